@@ -1,0 +1,47 @@
+"""Errors and warnings raised while checking a CORS configuration.
+
+Configuration is checked once, at ``setup()`` / ``add()`` time, never per request.
+Every problem of one configuration is collected and reported together (the way
+jub0bs/cors does), each with the offending value and a hint, so a user fixes a
+configuration in one round instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["CorsConfigurationError", "CorsSecurityWarning"]
+
+
+class CorsSecurityWarning(UserWarning):
+    """A configuration that is legal but lets more sites read responses than intended.
+
+    Emitted at configuration time, for example for ``"*"`` combined with
+    ``allow_credentials=True`` (every web site may read credentialed responses)
+    or for ``http://`` origins with credentials (a network attacker can forge
+    such an origin). ``setup(app, strict=True)`` turns these warnings into errors.
+    """
+
+
+class CorsConfigurationError(ValueError):
+    """One or more problems in a CORS configuration, all reported at once.
+
+    ``problems`` holds one human-readable line per problem; the exception text
+    lists them all. It subclasses ``ValueError`` because aiohttp-cors 0.8.1
+    raised ``ValueError`` for bad configuration and existing code catches that.
+    """
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = f"{len(self.problems)} problems in the CORS configuration:\n{lines}"
+        super().__init__(message)
+
+
+def raise_if_any(problems: list[str]) -> None:
+    """Raise one :class:`CorsConfigurationError` listing ``problems``, if there are any."""
+    if problems:
+        raise CorsConfigurationError(problems)

@@ -1,0 +1,526 @@
+"""Safe origin glob patterns for CORS configuration keys.
+
+aiohttp-cors 0.8.1 only knew exact origins and ``"*"``.  People who needed
+"all my subdomains" wrote prefix/suffix regexes or ``origin.endswith(...)``
+checks, which is how most CORS bypasses happen (``evil-example.com`` passes
+``endswith("example.com")``; ``example.com.evil.net`` passes an unanchored
+regex).  This module offers a deliberately tiny glob language instead:
+
+* ``https://*.example.com`` -- one or more whole DNS labels in front of
+  ``.example.com`` (never the apex, never a look-alike host);
+* ``http://localhost:*`` -- that exact host on any port, including the
+  scheme's default port;
+* ``https://*.example.com:*`` and ``https://*.example.com:8443`` -- both.
+
+Everything else containing ``*`` is refused at configuration time with a
+message that names the pattern and says what to write instead.
+
+All globs of one policy are compiled into a :class:`GlobIndex`, whose lookup
+cost depends on the number of labels of the request host, not on the number
+of patterns (a policy may list thousands of them).
+
+This module is pure: it does not import aiohttp.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, NoReturn, TypeVar
+
+__all__ = ["GlobIndex", "OriginGlob", "is_glob", "parse_glob"]
+
+T = TypeVar("T")
+
+# Default ports are never part of a serialized origin (the Fetch standard /
+# WHATWG URL serializer drops them), so ':443' on an https glob is the same
+# as no port at all.  Only http and https are supported: other schemes either
+# have opaque ("null") origins or are not something a CORS policy deals with.
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+# RFC 1035 / RFC 1123: a host name is at most 253 characters (without the
+# trailing dot), which also bounds it to 127 labels.  Checking the length
+# first bounds every bit of per-label work done on a request.
+_MAX_HOST_LENGTH = 253
+
+# One LDH label: 1-63 of [a-z0-9-], not starting or ending with '-'.
+# Lower case only: request origins arrive canonical (lower case), so an
+# upper-case host is not canonical and must not match anything.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_LABEL_RE = re.compile(_LABEL)
+# A whole DNS host made of LDH labels.  Always used with fullmatch(): '$'
+# would also accept a trailing newline, a classic validation bypass.
+_DNS_HOST_RE = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
+# A port as serialized by the URL standard: decimal, no leading zeros.
+_PORT_RE = re.compile(r"[1-9][0-9]{0,4}")
+_MAX_PORT = 65535
+# One part of a dotted-quad IPv4 address, without leading zeros (browsers
+# read '010' as octal, so such a pattern would not mean what it says).
+_IPV4_PART_RE = re.compile(r"0|[1-9][0-9]{0,2}")
+# The URL standard's "ends in a number" rule: a host whose last label is a
+# decimal or 0x-hex number is parsed as an IPv4 address, never as a DNS name.
+_NUMERIC_LABEL_RE = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+# Characters on which the stdlib 'idna' codec (IDNA 2003) and browsers
+# (UTS #46, non-transitional) disagree: IDNA 2003 maps them away, browsers
+# keep them, so a pattern using them would silently never match.
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")  # ß, final sigma, ZWNJ, ZWJ
+
+_EXAMPLE = "'https://*.example.com' or 'http://localhost:*'"
+
+
+def is_glob(key: str) -> bool:
+    """Return True when a configuration origin key is a glob.
+
+    A glob contains ``*`` and is not exactly ``"*"`` (the lone star is the
+    "any origin" key, handled by the caller).  Whether the glob is *valid*
+    is decided by :func:`parse_glob`.
+    """
+    return "*" in key and key != "*"
+
+
+@dataclass(frozen=True)
+class OriginGlob:
+    """One validated, normalized origin glob.
+
+    Build instances with :func:`parse_glob`; the constructor does not
+    validate.  Fields:
+
+    * ``source`` -- the pattern exactly as configured (for messages);
+    * ``scheme`` -- ``"http"`` or ``"https"``;
+    * ``host`` -- the fixed part of the host, canonical: lower-case
+      punycode DNS name (``"example.com"`` for ``*.example.com``), dotted
+      IPv4, or bracketed RFC 5952 IPv6 (``"[::1]"``);
+    * ``subdomains`` -- True for ``*.`` patterns: one or more extra labels
+      are required in front of ``host``;
+    * ``port`` -- ``None`` for the default port only, ``"*"`` for any port
+      (including the default one), else a decimal string such as ``"8443"``.
+    """
+
+    source: str
+    scheme: str
+    host: str
+    subdomains: bool
+    port: str | None
+
+    def matches(self, origin: str) -> bool:
+        """Return True when the canonical ``origin`` matches this glob.
+
+        This is the straightforward reference implementation (one glob at a
+        time); :class:`GlobIndex` implements the same semantics for many
+        globs at once.  Non-canonical or malformed origins never match.
+        """
+        parts = _split_origin(origin)
+        if parts is None:
+            return False
+        scheme, host, port = parts
+        if scheme != self.scheme:
+            return False
+        if self.port != "*" and port != self.port:
+            return False
+        if not self.subdomains:
+            return host == self.host
+        # The leading '.' is essential: a suffix match without it is the
+        # classic CORS bypass (evil-example.com ends with example.com).
+        suffix = "." + self.host
+        if not host.endswith(suffix):
+            return False
+        prefix = host[: -len(suffix)]
+        # One or more whole, valid labels: rejects the apex (empty prefix),
+        # empty labels ('.example.com', 'a..example.com'), '_', '%2e', upper
+        # case and labels starting or ending with '-'.
+        return bool(prefix) and all(_LABEL_RE.fullmatch(label) for label in prefix.split("."))
+
+
+def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
+    """Split a canonical origin into (scheme, host, port), or None if malformed.
+
+    ``port`` is None when the origin has no explicit port.  An IPv6 host
+    keeps its brackets (``[::1]``), so its colons are not mistaken for the
+    port separator.  Hosts longer than 253 characters are rejected here,
+    before any per-label work.
+    """
+    scheme, sep, rest = origin.partition("://")
+    if not sep or not scheme:
+        return None
+    if rest[:1] == "[":
+        cut = rest.find("]") + 1
+        if cut == 0:
+            return None
+    else:
+        cut = rest.find(":")
+        if cut < 0:
+            cut = len(rest)
+    host, tail = rest[:cut], rest[cut:]
+    if not host or len(host) > _MAX_HOST_LENGTH:
+        return None
+    if not tail:
+        return scheme, host, None
+    port = tail[1:]
+    if tail[0] != ":" or not _PORT_RE.fullmatch(port) or int(port) > _MAX_PORT:
+        return None
+    return scheme, host, port
+
+
+def _refuse(key: str, problem: str, hint: str) -> NoReturn:
+    """Raise the ValueError used for every refused pattern."""
+    raise ValueError(f"invalid origin glob {key!r}: {problem}. Hint: {hint}.")
+
+
+def parse_glob(key: str) -> OriginGlob:
+    """Validate and normalize one origin glob from the configuration.
+
+    Accepted forms (scheme ``http`` or ``https`` only)::
+
+        https://*.example.com        one or more labels before .example.com
+        http://localhost:*           exactly that host, any port (or none)
+        https://*.example.com:*      both
+        https://*.example.com:8443   subdomains, fixed port
+
+    The scheme and host are lower-cased, non-ASCII labels are converted to
+    punycode (``*.bücher.example`` -> ``*.xn--bcher-kva.example``), IPv6
+    addresses are put in their canonical compressed form, and a default
+    port (``:80`` for http, ``:443`` for https) is dropped.
+
+    Raises ValueError, naming the pattern and giving a hint, for anything
+    else: ``*`` in any other place, a path/query/fragment/userinfo or a
+    trailing ``/``, a missing or unsupported scheme, a bad port, empty or
+    invalid labels, a trailing dot, ``*.`` in front of an IP address or in
+    front of a single label (``https://*.com``).  A key without ``*`` is
+    not a glob and is refused as well (configure it as an exact origin).
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"origin glob must be a str, not {type(key).__name__}")
+    if key == "*":
+        _refuse(key, "a lone '*' is the 'any origin' key, not a glob", "configure it as '*'")
+    if "*" not in key:
+        _refuse(
+            key,
+            "it contains no '*', so it is not a glob",
+            "configure it as an exact origin such as 'https://example.com'",
+        )
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+        _refuse(key, "it contains whitespace or control characters", "remove them")
+
+    raw_scheme, sep, rest = key.partition("://")
+    if not sep or not raw_scheme:
+        _refuse(key, "it has no scheme", f"write the full origin, e.g. {_EXAMPLE}")
+    if "*" in raw_scheme:
+        _refuse(
+            key,
+            "the scheme cannot be a wildcard",
+            "write one pattern per scheme, e.g. 'https://*.example.com'",
+        )
+    scheme = raw_scheme.lower() if raw_scheme.isascii() else raw_scheme
+    if scheme not in _DEFAULT_PORTS:
+        _refuse(
+            key,
+            f"scheme {raw_scheme!r} is not supported; origin globs only make sense "
+            "for http and https origins",
+            "use 'http://' or 'https://'",
+        )
+
+    # An origin is scheme://host[:port] and nothing else.  Userinfo in
+    # particular is dangerous: 'https://*.example.com@evil.net' would read
+    # as a pattern for example.com while naming evil.net.
+    after_host = "remove everything after the host and port, including a trailing '/'"
+    for char, what, hint in (
+        ("@", "user information ('@')", "remove the 'user@' part"),
+        ("/", "a path or a trailing '/'", after_host),
+        ("?", "a query ('?')", after_host),
+        ("#", "a fragment ('#')", after_host),
+        ("\\", "a backslash", "remove it; browsers treat it like '/'"),
+    ):
+        if char in rest:
+            _refuse(key, f"it contains {what}, but an origin is only scheme://host[:port]", hint)
+
+    if rest.startswith("*.["):
+        _refuse(
+            key, "an IP address cannot take '*.'", "list the address itself, e.g. 'http://[::1]:*'"
+        )
+    if not rest.startswith("[") and rest.count(":") > 1:
+        _refuse(
+            key,
+            "it contains more than one ':', but only one may separate the host from "
+            "the port (an IPv6 address must be written in brackets)",
+            "write e.g. 'https://*.example.com:*' or 'http://[::1]:*'",
+        )
+    host_text, port = _split_pattern_authority(key, scheme, rest)
+
+    subdomains = host_text.startswith("*.")
+    fixed_text = host_text[2:] if subdomains else host_text
+    if "*" in fixed_text:
+        if subdomains:
+            _refuse(
+                key,
+                "only one leading '*.' is allowed, and it already matches one or more labels",
+                "write 'https://*.example.com' to cover deeper subdomains as well",
+            )
+        _refuse(
+            key,
+            "'*' is only allowed as the whole first label of the host ('*.') "
+            "or as the whole port (':*')",
+            f"write e.g. {_EXAMPLE}",
+        )
+    if not fixed_text:
+        _refuse(key, "the host is empty", f"write e.g. {_EXAMPLE}")
+
+    if fixed_text.startswith("["):
+        if subdomains:
+            _refuse(
+                key,
+                "an IP address cannot take '*.'",
+                "list the address itself, e.g. 'http://[::1]:*'",
+            )
+        host = _parse_ipv6(key, fixed_text)
+    else:
+        host = _parse_name_or_ipv4(key, fixed_text, subdomains)
+    return OriginGlob(source=key, scheme=scheme, host=host, subdomains=subdomains, port=port)
+
+
+def _split_pattern_authority(key: str, scheme: str, rest: str) -> tuple[str, str | None]:
+    """Split ``host[:port]`` of a pattern; validate and normalize the port."""
+    if rest.startswith("["):
+        cut = rest.find("]") + 1
+        if cut == 0:
+            _refuse(key, "the IPv6 address has no closing ']'", "write e.g. 'http://[::1]:*'")
+    else:
+        cut = rest.find(":")
+        if cut < 0:
+            cut = len(rest)
+    host_text, tail = rest[:cut], rest[cut:]
+    if not tail:
+        return host_text, None
+    port_text = tail[1:]
+    if tail[0] != ":":
+        _refuse(key, "unexpected text after the IPv6 address", "write e.g. 'http://[::1]:*'")
+    if port_text == "*":
+        return host_text, "*"
+    if not _PORT_RE.fullmatch(port_text) or int(port_text) > _MAX_PORT:
+        _refuse(
+            key,
+            f"port {port_text!r} is invalid",
+            "use a decimal port 1-65535 without leading zeros, or ':*' for any port",
+        )
+    # The default port never appears in a serialized origin.
+    return host_text, (None if port_text == _DEFAULT_PORTS[scheme] else port_text)
+
+
+def _parse_ipv6(key: str, text: str) -> str:
+    """Validate a bracketed IPv6 host and return its canonical form."""
+    inner = text[1:-1]
+    if "%" in inner:
+        _refuse(key, "IPv6 zone identifiers never appear in origins", "remove the '%...' part")
+    try:
+        address = ipaddress.IPv6Address(inner)
+    except ValueError:
+        _refuse(key, f"{text!r} is not a valid IPv6 address", "write e.g. 'http://[::1]:*'")
+    return "[" + _serialize_ipv6(address.packed) + "]"
+
+
+def _serialize_ipv6(packed: bytes) -> str:
+    """Serialize an IPv6 address like the URL standard (and RFC 5952) does.
+
+    Hex without leading zeros, the first longest run of two or more zero
+    pieces compressed to '::', never a dotted IPv4 tail.  Done by hand
+    because ``str(IPv6Address)`` has changed across Python versions for
+    IPv4-mapped addresses.
+    """
+    pieces = [int.from_bytes(packed[i : i + 2], "big") for i in range(0, 16, 2)]
+    best_start, best_len = -1, 1
+    i = 0
+    while i < 8:
+        if pieces[i]:
+            i += 1
+            continue
+        j = i
+        while j < 8 and not pieces[j]:
+            j += 1
+        if j - i > best_len:
+            best_start, best_len = i, j - i
+        i = j
+    if best_start < 0:
+        return ":".join(f"{p:x}" for p in pieces)
+    head = ":".join(f"{p:x}" for p in pieces[:best_start])
+    tail = ":".join(f"{p:x}" for p in pieces[best_start + best_len :])
+    return f"{head}::{tail}"
+
+
+def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
+    """Validate the fixed host of a pattern: a DNS name or a dotted-quad IPv4."""
+    if text.endswith("."):
+        _refuse(
+            key,
+            "the host ends with a dot; origins are always sent without it",
+            "remove the trailing '.'",
+        )
+    labels = text.split(".")
+    if "" in labels:
+        _refuse(
+            key,
+            "the host has an empty label (a leading dot or two dots in a row)",
+            f"write e.g. {_EXAMPLE}",
+        )
+    ascii_labels = [_to_ascii_label(key, label) for label in labels]
+    if _NUMERIC_LABEL_RE.fullmatch(ascii_labels[-1]):
+        if subdomains:
+            _refuse(
+                key,
+                "an IP address cannot take '*.'",
+                "list the address itself, e.g. 'http://127.0.0.1:*'",
+            )
+        return _parse_ipv4(key, ascii_labels)
+    host = ".".join(ascii_labels)
+    if subdomains and len(ascii_labels) < 2:
+        # Known limit: this only refuses single-label suffixes.  Public
+        # suffixes with several labels ('*.co.uk', '*.github.io') are not
+        # detected; shipping a public-suffix list is out of scope.
+        _refuse(
+            key,
+            f"'*.{host}' would match every site under the top-level domain {host!r}",
+            f"list the site's own domain instead, e.g. '{_scheme_of(key)}://*.example.{host}'",
+        )
+    # '*.' needs room for at least one more label and its dot.
+    limit = _MAX_HOST_LENGTH - 2 if subdomains else _MAX_HOST_LENGTH
+    if len(host) > limit:
+        _refuse(
+            key,
+            f"the host is {len(host)} characters long, but a host name has at most 253",
+            "check the pattern for a copy-and-paste error",
+        )
+    return host
+
+
+def _scheme_of(key: str) -> str:
+    """Return the lower-cased scheme of a pattern (for hints only)."""
+    return key.partition("://")[0].lower()
+
+
+def _to_ascii_label(key: str, label: str) -> str:
+    """Lower-case an ASCII label or convert a Unicode one to punycode; validate it."""
+    if label.isascii():
+        ascii_label = label.lower()
+    else:
+        if _IDNA_DEVIATIONS.intersection(label):
+            _refuse(
+                key,
+                f"label {label!r} contains a character that browsers and IDNA 2003 "
+                "convert differently",
+                "write the label in its punycode ('xn--') form as the browser sends it",
+            )
+        try:
+            ascii_label = label.encode("idna").decode("ascii").lower()
+        except UnicodeError as exc:
+            _refuse(
+                key,
+                f"label {label!r} is not a valid internationalized domain label ({exc})",
+                "write the label in its punycode ('xn--') form",
+            )
+    if not _LABEL_RE.fullmatch(ascii_label):
+        _refuse(
+            key,
+            f"label {label!r} is not a valid DNS label",
+            "a label is 1-63 letters, digits or '-', not starting or ending with '-' "
+            "(no '_', spaces or other characters)",
+        )
+    return ascii_label
+
+
+def _parse_ipv4(key: str, parts: list[str]) -> str:
+    """Validate a dotted-quad IPv4 host (already split into ASCII parts)."""
+    if len(parts) != 4 or not all(
+        _IPV4_PART_RE.fullmatch(part) and int(part) <= 255 for part in parts
+    ):
+        _refuse(
+            key,
+            f"{'.'.join(parts)!r} ends in a number, so browsers read it as an IPv4 "
+            "address, but it is not a plain dotted-quad address",
+            "write the address as four decimal numbers 0-255 without leading zeros, "
+            "e.g. 'http://127.0.0.1:*'",
+        )
+    return ".".join(parts)
+
+
+class GlobIndex(Generic[T]):
+    """All globs of one policy, compiled once for fast matching.
+
+    ``entries`` are ``(glob, value)`` pairs; their order is their priority.
+    :meth:`match` costs a few dictionary lookups per label of the request
+    host, independent of how many globs were given:
+
+    * globs without ``*.`` are keyed by ``(scheme, host, port)``, where port
+      is ``None``, ``"*"`` or a decimal string;
+    * ``*.`` globs are keyed the same way by their fixed suffix; at match
+      time every proper suffix of the request host (after a ``.``) is looked
+      up, with the origin's own port and with ``"*"``.
+
+    Each key remembers the lowest position that produced it, so the overall
+    answer is the value of the first matching entry in the given order.
+    """
+
+    __slots__ = ("_exact", "_subdomain", "_values")
+
+    def __init__(self, entries: Iterable[tuple[OriginGlob, T]]) -> None:
+        """Compile ``entries`` (``(glob, value)`` pairs, first = highest priority)."""
+        self._values: list[T] = []
+        self._exact: dict[tuple[str, str, str | None], int] = {}
+        self._subdomain: dict[tuple[str, str, str | None], int] = {}
+        for position, (glob, value) in enumerate(entries):
+            self._values.append(value)
+            table = self._subdomain if glob.subdomains else self._exact
+            # setdefault keeps the first (highest-priority) position.
+            table.setdefault((glob.scheme, glob.host, glob.port), position)
+
+    def __len__(self) -> int:
+        """Return the number of entries given (duplicates included)."""
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        """Return a short description (patterns are not listed)."""
+        return f"<GlobIndex of {len(self._values)} globs>"
+
+    def match(self, origin: str) -> T | None:
+        """Return the value of the first entry whose glob matches ``origin``, else None.
+
+        ``origin`` is a canonical serialized origin (``scheme://host[:port]``).
+        Malformed or non-canonical input simply does not match.
+        """
+        parts = _split_origin(origin)  # also rejects hosts longer than 253
+        if parts is None:
+            return None
+        scheme, host, port = parts
+        best = len(self._values)
+
+        exact = self._exact
+        if exact:
+            position = exact.get((scheme, host, port), best)
+            if position < best:
+                best = position
+            position = exact.get((scheme, host, "*"), best)
+            if position < best:
+                best = position
+
+        subdomain = self._subdomain
+        # The prefix in front of a fixed suffix must be made of valid labels;
+        # validating the whole host once (one C-level regex pass, host length
+        # already bounded) covers every prefix.  Suffixes themselves need no
+        # check: they are compared for equality with canonical fixed hosts.
+        if subdomain and best and _DNS_HOST_RE.fullmatch(host):
+            # Only suffixes that start right after a '.' are tried: matching
+            # inside a label is the evil-example.com bypass.
+            dot = host.find(".")
+            while dot >= 0:
+                suffix = host[dot + 1 :]
+                position = subdomain.get((scheme, suffix, port), best)
+                if position < best:
+                    best = position
+                position = subdomain.get((scheme, suffix, "*"), best)
+                if position < best:
+                    best = position
+                dot = host.find(".", dot + 1)
+
+        if best < len(self._values):
+            return self._values[best]
+        return None

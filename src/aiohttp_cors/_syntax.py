@@ -1,0 +1,159 @@
+"""Parsing and validation of the protocol's small grammars: origins, tokens, header lists.
+
+Everything here is pure and bounded: inputs longer than the limits below are
+rejected before any per-character work, so hostile headers cost linear time at
+most (CONTRACT §3.9).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "MAX_ORIGIN_LENGTH",
+    "MAX_REQUEST_HEADER_NAMES",
+    "is_token",
+    "normalize_configured_origin",
+    "parse_header_name_list",
+    "parse_request_origin",
+]
+
+#: Longest Origin we consider: a 253-character host, a long scheme and a port fit.
+MAX_ORIGIN_LENGTH = 320
+#: Most header names accepted in one Access-Control-Request-Headers; browsers send
+#: at most a few dozen, so anything larger is refused without looking further.
+MAX_REQUEST_HEADER_NAMES = 256
+
+# RFC 9110 token: 1*tchar.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+# A canonical serialized origin as browsers send it (Fetch "Origin" header ABNF,
+# URL standard origin serialization): lowercase scheme and host, no default port,
+# nothing after the authority. Labels may hold "_" because URL hosts may.
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_CANONICAL_ORIGIN = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.\-]*)://"
+    rf"(?P<host>{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])"
+    r"(?::(?P<port>[1-9][0-9]{0,4}))?"
+)
+DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+
+
+def is_token(value: str) -> bool:
+    """Whether ``value`` is an RFC 9110 token (a valid header name or method)."""
+    return _TOKEN.fullmatch(value) is not None
+
+
+def parse_request_origin(value: str) -> str | None:
+    """Return ``value`` if it is a canonical serialized origin or ``"null"``, else ``None``.
+
+    Browsers only ever send canonical origins, so anything else (whitespace,
+    a path, userinfo, upper case, a default port, a list) is treated as hostile
+    and never reflected (CONTRACT §3.6).
+    """
+    if len(value) > MAX_ORIGIN_LENGTH:
+        return None
+    if value == "null":
+        return value
+    match = _CANONICAL_ORIGIN.fullmatch(value)
+    if match is None:
+        return None
+    port = match.group("port")
+    if port is not None and (int(port) > 65535 or DEFAULT_PORTS.get(match.group("scheme")) == port):
+        return None
+    return value
+
+
+def normalize_configured_origin(value: str) -> str:
+    """Canonicalise an origin from configuration, or raise ``ValueError`` with a hint.
+
+    Lowercases scheme and host, converts international host names to punycode
+    (IDNA) and removes the scheme's default port, so that configured origins
+    compare equal to what browsers send.
+    """
+    if value == "null":
+        return value
+    if value != value.strip() or any(c.isspace() or ord(c) < 0x20 for c in value):
+        raise ValueError(f"origin {value!r} contains white space or control characters")
+    scheme, sep, rest = value.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
+        raise ValueError(
+            f"origin {value!r} has no scheme; write it as a browser sends it, "
+            "e.g. 'https://example.com'"
+        )
+    scheme = scheme.lower()
+    for char, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment"), ("@", "userinfo")):
+        if char in rest:
+            hint = (
+                "remove the trailing '/'"
+                if rest.endswith("/") and rest.count("/") == 1
+                else "an origin is only scheme://host[:port]"
+            )
+            raise ValueError(f"origin {value!r} contains {what}; {hint}")
+    if "*" in rest:
+        raise ValueError(
+            f"origin {value!r} contains '*' that is not a supported pattern; use '*' alone "
+            "for every origin or a glob such as 'https://*.example.com' or 'http://localhost:*'"
+        )
+    if rest.startswith("["):
+        host, bracket, after = rest.partition("]")
+        if not bracket or not re.fullmatch(r"\[[0-9A-Fa-f:.]+", host):
+            raise ValueError(f"origin {value!r} has a malformed IPv6 address")
+        host = host.lower() + "]"
+        port_part = after
+    else:
+        host, _, port = rest.partition(":")
+        port_part = ":" + port if _ else ""
+        host = _to_ascii_host(value, host)
+    if port_part:
+        port = port_part[1:]
+        if (
+            not port_part.startswith(":")
+            or not port.isdigit()
+            or not port.isascii()
+            or not 0 < int(port) <= 65535
+        ):
+            raise ValueError(f"origin {value!r} has a bad port; use a number from 1 to 65535")
+        port = str(int(port))
+        port_part = "" if DEFAULT_PORTS.get(scheme) == port else ":" + port
+    canonical = f"{scheme}://{host}{port_part}"
+    if parse_request_origin(canonical) is None:
+        raise ValueError(f"origin {value!r} is not a valid origin")
+    return canonical
+
+
+def _to_ascii_host(origin: str, host: str) -> str:
+    if not host:
+        raise ValueError(f"origin {origin!r} has no host")
+    if host.endswith("."):
+        raise ValueError(f"origin {origin!r} ends its host with '.'; remove it")
+    try:
+        return host.encode("idna").decode("ascii").lower() if not host.isascii() else host.lower()
+    except UnicodeError as exc:
+        raise ValueError(f"origin {origin!r} has a host that is not a valid domain name") from exc
+
+
+def parse_header_name_list(values: list[str]) -> list[str] | None:
+    """Parse Access-Control-Request-Headers lines into lower-case names, or ``None``.
+
+    Several header lines are joined with commas (RFC 9110 §5.3); empty list
+    elements are skipped; ``None`` means a name is not a token or there are more
+    than :data:`MAX_REQUEST_HEADER_NAMES` names. Linear in the input size.
+    """
+    joined = values[0] if len(values) == 1 else ",".join(values)
+    if joined.count(",") > 4 * MAX_REQUEST_HEADER_NAMES:
+        return None
+    names: list[str] = []
+    seen: set[str] = set()
+    for item in joined.split(","):
+        name = item.strip(" \t").lower()
+        if not name:
+            continue
+        if _TOKEN.fullmatch(name) is None:
+            return None
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+            if len(names) > MAX_REQUEST_HEADER_NAMES:
+                return None
+    return names

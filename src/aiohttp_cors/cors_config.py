@@ -1,0 +1,92 @@
+"""``CorsConfig`` and ``setup()``: the public entry points (aiohttp-cors 0.8.1 API)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from ._layer import make_middleware, make_prepare_hook
+from ._policy import NormalizedConfig, normalize_config
+from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter, warn_webview
+
+__all__ = ["APP_CONFIG_KEY", "CorsConfig", "setup"]
+
+_Entity = TypeVar("_Entity")
+
+
+class CorsConfig:
+    """The CORS configuration of one aiohttp application.
+
+    Creating it inserts the package's middleware first in ``app.middlewares``
+    (preflights) and appends a receiver to ``app.on_response_prepare`` (actual
+    responses). ``defaults`` apply to everything passed to :meth:`add`; with
+    ``all_routes=True`` they apply to every request the application handles.
+    ``strict=True`` turns :class:`CorsSecurityWarning` into errors.
+    """
+
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        defaults: Mapping[Any, Any] | None = None,
+        router_adapter: ResourcesUrlDispatcherRouterAdapter | None = None,
+        strict: bool = False,
+        all_routes: bool = False,
+    ) -> None:
+        self._app = app
+        #: The normalised ``defaults`` mapping: canonical origin key → ResourceOptions.
+        self.defaults: NormalizedConfig = normalize_config(defaults, strict=strict, what="defaults")
+        if router_adapter is None:
+            router_adapter = ResourcesUrlDispatcherRouterAdapter(app.router, self.defaults)
+        elif not isinstance(router_adapter, ResourcesUrlDispatcherRouterAdapter):
+            raise TypeError(
+                "router_adapter must be a ResourcesUrlDispatcherRouterAdapter (or a subclass), "
+                f"got {type(router_adapter).__name__}"
+            )
+        router_adapter.strict = strict
+        router_adapter.all_routes = all_routes
+        self._router_adapter = router_adapter
+        app.middlewares.insert(0, make_middleware(router_adapter, app.router))
+        app.on_response_prepare.append(make_prepare_hook(router_adapter))
+
+    def add(
+        self,
+        routing_entity: _Entity,
+        config: Mapping[Any, Any] | None = None,
+        webview: bool = False,
+    ) -> _Entity:
+        """Enable CORS on a resource or route, with ``config`` over the defaults.
+
+        Accepts a ``web.Resource`` (plain or dynamic), a ``web.StaticResource``
+        or a ``web.ResourceRoute`` (class-based views included) and returns it
+        unchanged. The configuration is checked and compiled now; problems
+        raise ``ValueError`` listing all of them.
+        """
+        if webview:
+            warn_webview()
+        self._router_adapter.set_config_for_routing_entity(routing_entity, config or {})
+        return routing_entity
+
+
+APP_CONFIG_KEY: web.AppKey[CorsConfig] = web.AppKey("aiohttp_cors", CorsConfig)
+
+
+def setup(
+    app: web.Application,
+    *,
+    defaults: Mapping[Any, Any] | None = None,
+    strict: bool = False,
+    all_routes: bool = False,
+) -> CorsConfig:
+    """Set up CORS for ``app`` and return its :class:`CorsConfig`.
+
+    The config is also stored as ``app[APP_CONFIG_KEY]`` (views in
+    sub-applications find it through ``request.config_dict``).
+    """
+    if APP_CONFIG_KEY in app:
+        raise ValueError("aiohttp_cors.setup() was already called for this application")
+    cors = CorsConfig(app, defaults=defaults, strict=strict, all_routes=all_routes)
+    app[APP_CONFIG_KEY] = cors
+    return cors

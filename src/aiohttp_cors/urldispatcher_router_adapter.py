@@ -1,0 +1,269 @@
+"""Which CORS policy applies to which aiohttp route: the registry behind ``cors.add()``.
+
+Configuration layers are merged and compiled here, once per route, when
+``cors.add()`` is called (or, for routes added to an enabled resource later,
+on the first request that reaches them). The request path then needs one
+dict lookup keyed by the matched route.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any, Union
+
+from aiohttp import hdrs, web
+from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
+
+from ._policy import (
+    MethodPolicy,
+    NormalizedConfig,
+    OriginPolicy,
+    compile_policy,
+    normalize_config,
+)
+from .abc import AbstractRouterAdapter
+from .mixin import CorsViewMixin, method_config
+
+__all__ = ["ResourcesUrlDispatcherRouterAdapter"]
+
+
+class ViewPolicies:
+    """The policies of one class-based view route, one per HTTP method it implements.
+
+    ``default`` (defaults, route config and the class's ``cors_config``) applies
+    to methods the view lacks, so their 405 responses stay readable.
+    """
+
+    __slots__ = ("by_method", "default")
+
+    def __init__(self, view: type, layers: list[NormalizedConfig], strict: bool) -> None:
+        class_config = normalize_config(
+            getattr(view, "cors_config", None), strict=strict, what=f"{view.__name__}.cors_config"
+        )
+        self.default = compile_policy(*layers, class_config)
+        self.by_method: dict[str, OriginPolicy] = {}
+        for method in sorted(hdrs.METH_ALL):
+            if getattr(view, method.lower(), None) is None:
+                continue
+            own = method_config(view, method)
+            self.by_method[method] = (
+                compile_policy(
+                    *layers,
+                    class_config,
+                    normalize_config(own, strict=strict, what=f"{view.__name__}.{method.lower()}"),
+                )
+                if own
+                else self.default
+            )
+
+    def lookup(self, method: str) -> tuple[OriginPolicy, bool]:
+        """The policy for ``method`` and whether the view implements it."""
+        policy = self.by_method.get(method)
+        return (self.default, False) if policy is None else (policy, True)
+
+
+RoutePolicy = Union[OriginPolicy, ViewPolicies]
+
+
+class _Disabled:
+    """Marker stored for routes that have no CORS, so their lookup stays one dict access."""
+
+    __slots__ = ()
+
+
+DISABLED = _Disabled()
+
+
+class _Entry:
+    """The configuration layers recorded for one resource."""
+
+    __slots__ = ("resource_config", "resource_policy", "route_configs")
+
+    def __init__(self) -> None:
+        self.resource_config: NormalizedConfig | None = None
+        self.resource_policy: OriginPolicy | None = None
+        self.route_configs: dict[str, NormalizedConfig] = {}
+
+
+def view_class(handler: Any) -> type | None:
+    """The ``web.View`` subclass behind a route handler, or ``None`` for plain handlers.
+
+    Proxies (``wrapt``, APM agents) that make ``issubclass`` raise are looked
+    through via ``__wrapped__`` instead of being an error (CONTRACT §3.4).
+    """
+    for candidate in (handler, getattr(handler, "__wrapped__", None)):
+        try:
+            if isinstance(candidate, type) and issubclass(candidate, web.View):
+                return candidate
+        except TypeError:
+            continue
+    return None
+
+
+class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
+    """CORS registry for aiohttp's ``UrlDispatcher``: resources, routes and views.
+
+    Precedence: a route's config over its resource's over ``defaults``; for
+    views, then the class's ``cors_config`` and the method's ``@custom_cors``.
+    """
+
+    def __init__(self, router: web.UrlDispatcher, defaults: Mapping[Any, Any]) -> None:
+        self._router = router
+        self.strict = False
+        self.all_routes = False
+        self._defaults: NormalizedConfig = normalize_config(defaults, what="defaults")
+        self._defaults_policy = compile_policy(self._defaults)
+        self._entries: dict[AbstractResource, _Entry] = {}
+        #: The request path's table: matched route → policy, or DISABLED.
+        self.route_policies: dict[AbstractRoute, RoutePolicy | _Disabled] = {}
+
+    # -- configuration ------------------------------------------------------------
+
+    def add_preflight_handler(self, routing_entity: Any, handler: Any) -> None:
+        """Nothing to do: preflights are answered by the middleware, never by routes."""
+
+    def set_config_for_routing_entity(self, routing_entity: Any, config: Mapping[Any, Any]) -> None:
+        """Enable CORS on a resource or route with ``config`` layered over the defaults."""
+        normalized = normalize_config(config, strict=self.strict)
+        if isinstance(routing_entity, (web.Resource, web.StaticResource)):
+            resource: AbstractResource = routing_entity
+            if resource in self._entries:
+                raise ValueError(
+                    f"CORS is already configured for {resource!r} (the resource itself or one "
+                    "of its routes); configure a resource before its routes, and only once"
+                )
+            entry = self._entries[resource] = _Entry()
+            entry.resource_config = normalized
+            entry.resource_policy = compile_policy(self._defaults, normalized)
+            for route in resource:
+                self._compile(route, entry)
+        elif isinstance(routing_entity, web.ResourceRoute):
+            route = routing_entity
+            if route.resource is None:
+                raise ValueError(f"{route!r} is not attached to a resource")
+            view = view_class(route.handler)
+            if view is not None and not issubclass(view, CorsViewMixin):
+                raise ValueError(
+                    f"{view.__name__} is a web.View without CorsViewMixin; add "
+                    "aiohttp_cors.CorsViewMixin to its bases to configure CORS for a view"
+                )
+            entry = self._entries.setdefault(route.resource, _Entry())
+            if route.method in entry.route_configs:
+                raise ValueError(f"CORS is already configured for {route!r}")
+            entry.route_configs[route.method] = normalized
+            self._compile(route, entry)
+        else:
+            raise ValueError(f"Resource or ResourceRoute expected, got {routing_entity!r}")
+
+    def _compile(self, route: AbstractRoute, entry: _Entry | None) -> RoutePolicy | _Disabled:
+        layers = [self._defaults]
+        if entry is not None:
+            if entry.resource_config is not None:
+                layers.append(entry.resource_config)
+            own = entry.route_configs.get(route.method)
+            if own is not None:
+                layers.append(own)
+            elif entry.resource_config is None and not self.all_routes:
+                self.route_policies[route] = DISABLED
+                return DISABLED
+        elif not self.all_routes:
+            self.route_policies[route] = DISABLED
+            return DISABLED
+        policy: RoutePolicy
+        view = view_class(route.handler)
+        if view is not None and issubclass(view, CorsViewMixin):
+            policy = ViewPolicies(view, layers, self.strict)
+        else:
+            policy = compile_policy(*layers)
+        self.route_policies[route] = policy
+        return policy
+
+    # -- lookups used by the request path ------------------------------------------
+
+    def policy_for_route(self, route: AbstractRoute) -> RoutePolicy | _Disabled:
+        """The policy of ``route``, compiling (and remembering) it on first use.
+
+        Routes of the router's own errors (404/405) have no resource: they get
+        the defaults in app-wide mode and are never remembered (one per request).
+        """
+        found = self.route_policies.get(route)
+        if found is not None:
+            return found
+        resource = route.resource
+        if resource is None:
+            return self._defaults_policy if self.all_routes else DISABLED
+        return self._compile(route, self._entries.get(resource))
+
+    def is_enabled(self, resource: AbstractResource | None) -> bool:
+        """Whether preflights to ``resource`` are this package's to answer."""
+        return self.all_routes or (resource is not None and resource in self._entries)
+
+    def preflight_policy(self, resource: AbstractResource | None, method: str) -> MethodPolicy:
+        """The policy answering a preflight for ``method`` on ``resource``.
+
+        The route serving ``method`` decides (or the resource's ``*`` route);
+        with no such route, a resource-level config (or the app-wide defaults)
+        answers, and ``allow_methods`` must then name the method.
+        """
+        if resource is None:
+            return (self._defaults_policy, True) if self.all_routes else None
+        star = None
+        for route in resource:
+            if route.method == method:
+                star = route
+                break
+            if route.method == hdrs.METH_ANY:
+                star = route
+        if star is not None:
+            policy = self.policy_for_route(star)
+            if isinstance(policy, ViewPolicies):
+                return policy.lookup(method)
+            if isinstance(policy, OriginPolicy):
+                return policy, True
+            return None
+        entry = self._entries.get(resource)
+        if entry is not None and entry.resource_policy is not None:
+            return entry.resource_policy, False
+        return (self._defaults_policy, False) if self.all_routes else None
+
+    # -- 0.8.1 adapter interface ------------------------------------------------------
+
+    def is_preflight_request(self, request: web.Request) -> bool:
+        """OPTIONS with Origin and Access-Control-Request-Method to an enabled target."""
+        return (
+            request.method == hdrs.METH_OPTIONS
+            and hdrs.ORIGIN in request.headers
+            and hdrs.ACCESS_CONTROL_REQUEST_METHOD in request.headers
+            and self.is_cors_enabled_on_request(request)
+        )
+
+    def is_cors_enabled_on_request(self, request: web.Request) -> bool:
+        """Whether the matched route (or its resource) has CORS."""
+        route = request.match_info.route
+        if not isinstance(self.policy_for_route(route), _Disabled):
+            return True
+        return self.is_enabled(getattr(route, "resource", None))
+
+    async def get_preflight_request_config(
+        self, preflight_request: web.Request, origin: str, requested_method: str
+    ) -> Mapping[Any, Any] | None:
+        """The merged configuration answering a preflight for ``requested_method``."""
+        found = self.preflight_policy(preflight_request.match_info.route.resource, requested_method)
+        return None if found is None else found[0].config
+
+    def get_non_preflight_request_config(self, request: web.Request) -> Mapping[Any, Any] | None:
+        """The merged configuration for an actual request's route."""
+        policy = self.policy_for_route(request.match_info.route)
+        if isinstance(policy, ViewPolicies):
+            policy = policy.lookup(request.method)[0]
+        return policy.config if isinstance(policy, OriginPolicy) else None
+
+
+def warn_webview() -> None:
+    """``add(..., webview=True)`` is accepted for 0.8.1 code but no longer needed."""
+    warnings.warn(
+        "webview=True is deprecated and ignored: views are detected from the route's handler",
+        DeprecationWarning,
+        stacklevel=3,
+    )
