@@ -268,6 +268,8 @@ class OriginPolicy:
 
 
 def _normalize_key(key: Any, problems: list[str]) -> Any:
+    if isinstance(key, OriginGlob):
+        return key
     if isinstance(key, str):
         if key in ("*", "null"):
             return key
@@ -291,7 +293,7 @@ def _normalize_key(key: Any, problems: list[str]) -> Any:
         return key
     problems.append(
         f"origin key {key!r} must be an origin string, '*', a glob, a compiled regex or a "
-        "callable, not {type(key).__name__}"
+        f"callable, not {type(key).__name__}"
     )
     return None
 

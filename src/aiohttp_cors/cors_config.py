@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from ._layer import make_middleware, make_prepare_hook
-from ._policy import NormalizedConfig, normalize_config
+from ._policy import NormalizedConfig
 from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter, warn_webview
 
 __all__ = ["APP_CONFIG_KEY", "CorsConfig", "setup"]
@@ -36,10 +36,10 @@ class CorsConfig:
         all_routes: bool = False,
     ) -> None:
         self._app = app
-        #: The normalised ``defaults`` mapping: canonical origin key → ResourceOptions.
-        self.defaults: NormalizedConfig = normalize_config(defaults, strict=strict, what="defaults")
         if router_adapter is None:
-            router_adapter = ResourcesUrlDispatcherRouterAdapter(app.router, self.defaults)
+            router_adapter = ResourcesUrlDispatcherRouterAdapter(
+                app.router, defaults or {}, strict=strict
+            )
         elif not isinstance(router_adapter, ResourcesUrlDispatcherRouterAdapter):
             raise TypeError(
                 "router_adapter must be a ResourcesUrlDispatcherRouterAdapter (or a subclass), "
@@ -48,6 +48,8 @@ class CorsConfig:
         router_adapter.strict = strict
         router_adapter.all_routes = all_routes
         self._router_adapter = router_adapter
+        #: The normalised ``defaults`` mapping: canonical origin key → ResourceOptions.
+        self.defaults: NormalizedConfig = router_adapter.defaults
         app.middlewares.insert(0, make_middleware(router_adapter, app.router))
         app.on_response_prepare.append(make_prepare_hook(router_adapter))
 

@@ -108,15 +108,24 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
     views, then the class's ``cors_config`` and the method's ``@custom_cors``.
     """
 
-    def __init__(self, router: web.UrlDispatcher, defaults: Mapping[Any, Any]) -> None:
+    def __init__(
+        self, router: web.UrlDispatcher, defaults: Mapping[Any, Any], *, strict: bool = False
+    ) -> None:
         self._router = router
-        self.strict = False
+        self.strict = strict
         self.all_routes = False
-        self._defaults: NormalizedConfig = normalize_config(defaults, what="defaults")
+        self._defaults: NormalizedConfig = normalize_config(
+            defaults, strict=strict, what="defaults"
+        )
         self._defaults_policy = compile_policy(self._defaults)
         self._entries: dict[AbstractResource, _Entry] = {}
         #: The request path's table: matched route → policy, or DISABLED.
         self.route_policies: dict[AbstractRoute, RoutePolicy | _Disabled] = {}
+
+    @property
+    def defaults(self) -> NormalizedConfig:
+        """The normalised defaults: canonical origin key → ResourceOptions."""
+        return self._defaults
 
     # -- configuration ------------------------------------------------------------
 
