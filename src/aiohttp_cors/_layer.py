@@ -1,16 +1,16 @@
-"""The aiohttp side: a middleware that answers preflights, a hook that decorates responses.
+"""The aiohttp side: preflights answered first, actual responses decorated at prepare time.
 
-- The middleware is inserted first in the application, so preflights are
-  answered before any application middleware (authentication included —
-  browsers never send credentials on a preflight, Fetch §4.8) and before the
-  router's 405 reaches a handler. Non-OPTIONS requests pass straight through:
-  the middleware returns the handler's coroutine without awaiting it, adding
-  no coroutine frame of its own.
+- Preflights are answered by a middleware that ``setup()`` inserts first, so
+  they are answered before any application middleware (authentication
+  included — browsers never send credentials on a preflight, Fetch §4.8) and
+  never reach the application's own ``OPTIONS`` or ``*`` handlers. For other
+  methods it returns the handler's coroutine without awaiting it: no
+  coroutine frame of its own.
 - ``on_response_prepare`` sees every response that is sent — streamed,
   prepared in the handler, raised ``HTTPException``s, the 500 of an unhandled
   exception — which a middleware editing headers after ``await handler()``
-  would miss (CONTRACT §6). The hook is a plain function that returns an
-  already-finished awaitable on the common paths, for the same reason.
+  would miss (CONTRACT §6). It is a plain function returning an
+  already-finished awaitable on the common paths: no coroutine per response.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any, cast
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
-from aiohttp.web_urldispatcher import AbstractResource
 
 from ._policy import (
     ACTUAL_RESPONSE_HEADERS,
@@ -32,6 +31,7 @@ from ._policy import (
     RefusalReason,
     check_preflight_origin,
     decide_preflight,
+    is_request_method,
     merge_vary,
     method_refusal,
 )
@@ -42,7 +42,7 @@ from .urldispatcher_router_adapter import (
     ViewPolicies,
 )
 
-__all__ = ["PreflightResponse", "make_middleware", "make_prepare_hook"]
+__all__ = ["CorsLayer", "PreflightResponse"]
 
 logger = logging.getLogger("aiohttp_cors")
 
@@ -61,7 +61,7 @@ class _Done:
     __slots__ = ()
 
     def __await__(self) -> Generator[None, None, None]:
-        # An exhausted iterator ends the await at once; cheaper than a generator.
+        # An exhausted iterator ends the await at once; cheaper than a coroutine.
         return iter(())  # type: ignore[return-value]
 
 
@@ -83,9 +83,9 @@ def log_refusal(code: RefusalReason, request: web.BaseRequest) -> None:
         )
 
 
-def _refusal_response(request: web.Request, code: RefusalReason, message: str) -> web.Response:
-    log_refusal(code, request)
-    return PreflightResponse(status=403, text=_REFUSAL_PREFIX + message)
+def _refused(request: web.BaseRequest, refusal: Refusal) -> PreflightResponse:
+    log_refusal(refusal.code, request)
+    return PreflightResponse(status=403, text=_REFUSAL_PREFIX + refusal.message)
 
 
 def _strip(headers: Any) -> None:
@@ -94,50 +94,144 @@ def _strip(headers: Any) -> None:
             del headers[name]
 
 
-def make_prepare_hook(
-    adapter: ResourcesUrlDispatcherRouterAdapter,
-) -> Any:
-    """Build the ``on_response_prepare`` receiver that decorates actual responses."""
-    route_policies = adapter.route_policies
-    policy_for_route = adapter.policy_for_route
+class CorsLayer:
+    """The middleware and the ``on_response_prepare`` receiver of one ``CorsConfig``."""
 
-    def on_response_prepare(request: web.Request, response: web.StreamResponse) -> Awaitable[None]:
-        route = request.match_info.route
-        policy = route_policies.get(route)
-        if policy is None:
-            policy = policy_for_route(route)
-        if policy is DISABLED:
-            return _DONE
-        if isinstance(policy, ViewPolicies):
-            policy = policy.by_method.get(request.method, policy.default)
-        policy = cast(OriginPolicy, policy)
-        if request.method == _OPTIONS and isinstance(response, PreflightResponse):
-            return _DONE
-        headers = response.headers
-        vary = headers.get(_VARY)
-        if vary is None:
-            headers[_VARY] = _ORIGIN
-        else:
-            merged = merge_vary(vary, _ORIGIN)
-            if merged is not None:
-                headers[_VARY] = merged
-        origin = request.headers.get(_ORIGIN)
-        if origin is None:
-            _strip(headers)
-            return _DONE
-        grant = policy.exact.get(origin)
-        if grant is not None and len(request.headers.getall(_ORIGIN)) == 1:
-            grant.decorate_actual(headers, origin)
-            return _DONE
-        return _slow_path(request, headers, origin, policy)
+    def __init__(self, adapter: ResourcesUrlDispatcherRouterAdapter) -> None:
+        self._adapter = adapter
+        self.middleware = self._make_middleware()
+        self.on_response_prepare = self._make_prepare_hook()
 
-    return on_response_prepare
+    # -- preflights ----------------------------------------------------------------------
+
+    def forget_index(self) -> None:
+        """Forget derived lookups after ``cors.add()`` changed the configuration."""
+        self._adapter.forget_index()
+
+    async def answer(self, request: web.Request) -> PreflightResponse | None:
+        """The answer to an ``OPTIONS`` request, or ``None`` when it is the application's.
+
+        Preflights for CORS-enabled targets are always answered here; a plain
+        ``OPTIONS`` is answered (with a 403) only when it is for a CORS-enabled
+        resource the application has no ``OPTIONS`` handler for, as in 0.8.1.
+        """
+        req_headers = request.headers
+        origins = req_headers.getall(_ORIGIN, ())
+        methods = req_headers.getall(_ACRM, ())
+        if not origins or not methods:
+            if request.match_info.http_exception is None:
+                return None  # a plain OPTIONS, and the application has a handler for it
+            if not self._adapter.is_enabled(await self._adapter.path_resource(request)):
+                return None
+            if not origins:
+                return _refused(
+                    request, Refusal(RefusalReason.ORIGIN_MISSING, "origin header is not specified")
+                )
+            return _refused(
+                request,
+                Refusal(
+                    RefusalReason.METHOD_MISSING,
+                    "'Access-Control-Request-Method' header is not specified",
+                ),
+            )
+        method = methods[0] if len(methods) == 1 else ", ".join(methods)
+        ours, found = await self._adapter.preflight_target(
+            request, method if is_request_method(method) else None
+        )
+        if not ours:
+            return None
+        checked = check_preflight_origin(origins)
+        if isinstance(checked, Refusal):
+            return _refused(request, checked)
+        origin = checked
+        if found is None:
+            return _refused(request, method_refusal(method))
+        policy, served = found
+        try:
+            grant = (
+                await policy.match_async(origin) if policy.has_callables else policy.match(origin)
+            )
+        except PredicateError:
+            logger.exception("CORS origin predicate failed; origin refused")
+            return _refused(
+                request,
+                Refusal(RefusalReason.PREDICATE_FAILED, f"origin '{origin}' is not allowed"),
+            )
+        decision = decide_preflight(
+            origin,
+            grant,
+            method,
+            served,
+            req_headers.getall(_ACRH, ()),
+            req_headers.getall(_ACRPN, ()),
+        )
+        if decision.refusal is not None:
+            return _refused(request, decision.refusal)
+        return PreflightResponse(headers=decision.headers)
+
+    def _make_middleware(self) -> Any:
+        answer = self.answer
+
+        async def answer_options(request: web.Request, handler: Handler) -> web.StreamResponse:
+            found = await answer(request)
+            if found is None:
+                return await handler(request)
+            return found
+
+        @web.middleware
+        def cors_middleware(
+            request: web.Request, handler: Handler
+        ) -> Awaitable[web.StreamResponse]:
+            if request.method != _OPTIONS:
+                return handler(request)
+            return answer_options(request, handler)
+
+        return cors_middleware
+
+    # -- actual responses ------------------------------------------------------------------
+
+    def _make_prepare_hook(self) -> Any:
+        route_policies = self._adapter.route_policies
+        policy_for_route = self._adapter.policy_for_route
+
+        def on_response_prepare(
+            request: web.Request, response: web.StreamResponse
+        ) -> Awaitable[None]:
+            route = request.match_info.route
+            policy = route_policies.get(route)
+            if policy is None:
+                # Not in the table yet: the router's own 404/405, routes added to
+                # an enabled resource later, or any route in app-wide mode.
+                policy = policy_for_route(route)
+            if policy is DISABLED:
+                return _DONE
+            if isinstance(policy, ViewPolicies):
+                policy = policy.by_method.get(request.method, policy.default)
+            if request.method == _OPTIONS and isinstance(response, PreflightResponse):
+                return _DONE
+            return _decorate(request, response.headers, cast(OriginPolicy, policy))
+
+        return on_response_prepare
 
 
-def _slow_path(
-    request: web.Request, headers: Any, origin: str, policy: OriginPolicy
-) -> Awaitable[None]:
-    """Origins that are not exact keys: validate, then patterns, regexes, predicates, ``*``."""
+def _decorate(request: web.Request, headers: Any, policy: OriginPolicy) -> Awaitable[None]:
+    """Add ``Origin`` to Vary and, for an allowed origin, the CORS headers."""
+    vary = headers.get(_VARY)
+    if vary is None:
+        headers[_VARY] = _ORIGIN
+    else:
+        merged = merge_vary(vary, _ORIGIN)
+        if merged is not None:
+            headers[_VARY] = merged
+    origin = request.headers.get(_ORIGIN)
+    if origin is None:
+        _strip(headers)
+        return _DONE
+    grant = policy.exact.get(origin)
+    if grant is not None and len(request.headers.getall(_ORIGIN)) == 1:
+        # Exact keys are canonical origins, so an exact hit needs no validation.
+        grant.decorate_actual(headers, origin)
+        return _DONE
     if len(request.headers.getall(_ORIGIN)) != 1 or parse_request_origin(origin) is None:
         log_refusal(RefusalReason.ORIGIN_MALFORMED, request)
         _strip(headers)
@@ -167,83 +261,3 @@ async def _decorate_async(
         _strip(headers)
         return
     _apply(request, headers, origin, grant)
-
-
-def make_middleware(adapter: ResourcesUrlDispatcherRouterAdapter, router: web.UrlDispatcher) -> Any:
-    """Build the middleware that answers preflights before anything else runs."""
-
-    async def resolve_resource(request: web.Request, allowed: Any) -> AbstractResource | None:
-        # The router answered 405 (no OPTIONS route): find the resource by
-        # resolving the same path with a method it does serve.
-        method = min(allowed) if allowed else hdrs.METH_GET
-        match_info = await router.resolve(request.clone(method=method))
-        if match_info.http_exception is not None:
-            return None
-        return match_info.route.resource
-
-    async def answer_options(request: web.Request, handler: Handler) -> web.StreamResponse:
-        match_info = request.match_info
-        error = match_info.http_exception
-        own_handler = error is None
-        resource: AbstractResource | None
-        if error is None:
-            resource = match_info.route.resource
-        elif error.status == 405:
-            resource = await resolve_resource(request, getattr(error, "allowed_methods", ()))
-        else:
-            resource = None
-        if not adapter.is_enabled(resource):
-            return await handler(request)
-        req_headers = request.headers
-        origins = req_headers.getall(_ORIGIN, ())
-        methods = req_headers.getall(_ACRM, ())
-        if not origins or not methods:
-            if own_handler:
-                return await handler(request)  # a plain OPTIONS for the application
-            if not origins:
-                return _refusal_response(
-                    request, RefusalReason.ORIGIN_MISSING, "origin header is not specified"
-                )
-            return _refusal_response(
-                request,
-                RefusalReason.METHOD_MISSING,
-                "'Access-Control-Request-Method' header is not specified",
-            )
-        checked = check_preflight_origin(origins)
-        if isinstance(checked, Refusal):
-            return _refusal_response(request, checked.code, checked.message)
-        origin = checked
-        method = methods[0] if len(methods) == 1 else ", ".join(methods)
-        found = adapter.preflight_policy(resource, method)
-        if found is None:
-            refusal = method_refusal(method)
-            return _refusal_response(request, refusal.code, refusal.message)
-        policy, served = found
-        try:
-            grant = (
-                await policy.match_async(origin) if policy.has_callables else policy.match(origin)
-            )
-        except PredicateError:
-            logger.exception("CORS origin predicate failed; origin refused")
-            return _refusal_response(
-                request, RefusalReason.PREDICATE_FAILED, f"origin '{origin}' is not allowed"
-            )
-        answer = decide_preflight(
-            origin,
-            grant,
-            method,
-            served,
-            req_headers.getall(_ACRH, ()),
-            req_headers.getall(_ACRPN, ()),
-        )
-        if answer.refusal is not None:
-            return _refusal_response(request, answer.refusal.code, answer.refusal.message)
-        return PreflightResponse(headers=answer.headers)
-
-    @web.middleware
-    def cors_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
-        if request.method != _OPTIONS:
-            return handler(request)
-        return answer_options(request, handler)
-
-    return cors_middleware

@@ -25,14 +25,21 @@ from __future__ import annotations
 
 import enum
 import inspect
+import os
 import re
+import sys
 import warnings
 from collections.abc import Awaitable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any, Callable, Optional, Union
 
 from ._errors import CorsConfigurationError, CorsSecurityWarning
 from ._patterns import GlobIndex, OriginGlob, is_glob, parse_glob
-from ._syntax import normalize_configured_origin, parse_header_name_list, parse_request_origin
+from ._syntax import (
+    is_token,
+    normalize_configured_origin,
+    parse_header_name_list,
+    parse_request_origin,
+)
 from .resource_options import ResourceOptions
 
 __all__ = [
@@ -45,6 +52,7 @@ __all__ = [
     "compile_policy",
     "decide_preflight",
     "exposable_header_names",
+    "is_request_method",
     "merge_vary",
     "method_refusal",
     "normalize_config",
@@ -322,15 +330,31 @@ def _security_notes(key: Any, options: ResourceOptions) -> list[str]:
             "origin '*' with allow_credentials=True lets every web site read credentialed "
             "responses (the request's origin is echoed); list the trusted origins instead"
         ]
-    source = key.source if isinstance(key, OriginGlob) else key
-    if isinstance(source, str) and source.startswith("http://"):
-        host = source[7:].rpartition(":")[0] if source.endswith(":*") else source[7:]
-        if not host.startswith(_LOOPBACK_HOSTS):
-            return [
-                f"origin {source!r} uses http:// with allow_credentials=True; a network "
-                "attacker can impersonate a plain-http origin, prefer https://"
-            ]
+    if isinstance(key, OriginGlob):
+        scheme, host, source = key.scheme, key.host, key.source
+    elif isinstance(key, str) and "://" in key:
+        scheme, _, authority = key.partition("://")
+        host = authority.rsplit(":", 1)[0] if not authority.endswith("]") else authority
+        source = key
+    else:
+        return []
+    if scheme == "http" and host not in _LOOPBACK_HOSTS:
+        return [
+            f"origin {source!r} uses http:// with allow_credentials=True; a network "
+            "attacker can impersonate a plain-http origin, prefer https://"
+        ]
     return []
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package."""
+    package_dir = os.path.dirname(__file__)
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == package_dir:
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def normalize_config(
@@ -365,7 +389,7 @@ def normalize_config(
     if problems:
         raise CorsConfigurationError(problems)
     for note in notes:
-        warnings.warn(note, CorsSecurityWarning, stacklevel=4)
+        warnings.warn(note, CorsSecurityWarning, stacklevel=_caller_stacklevel())
     return result
 
 
@@ -414,6 +438,11 @@ def check_preflight_origin(origins: Sequence[str]) -> str | Refusal:
     return origin
 
 
+def is_request_method(method: str) -> bool:
+    """Whether an Access-Control-Request-Method value may be echoed: a token, not ``*``."""
+    return method != "*" and is_token(method)
+
+
 def method_refusal(method: str) -> Refusal:
     """The refusal for a requested method no route or option allows."""
     return Refusal(
@@ -436,7 +465,7 @@ def decide_preflight(
     """
     if grant is None:
         return _refuse(RefusalReason.ORIGIN_NOT_ALLOWED, f"origin '{origin}' is not allowed")
-    if not grant.method_allowed(method, served):
+    if not grant.method_allowed(method, served) or not is_request_method(method):
         return PreflightAnswer(None, method_refusal(method))
     names: list[str] | None = []
     if request_headers:
@@ -446,8 +475,11 @@ def decide_preflight(
                 RefusalReason.HEADERS_NOT_ALLOWED,
                 "headers are not allowed: the list is malformed or too long",
             )
-        if not grant.headers_all:
-            refused = [n for n in names if n not in grant.headers]
+        if not grant.headers_all or "*" in names:
+            # A requested "*" is never granted: echoed, it would read as a wildcard.
+            refused = [
+                n for n in names if n == "*" or (not grant.headers_all and n not in grant.headers)
+            ]
             if refused:
                 listed = ", ".join(refused[:10]) + (", …" if len(refused) > 10 else "")
                 return _refuse(

@@ -7,6 +7,7 @@ most (CONTRACT §3.9).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 __all__ = [
@@ -61,7 +62,18 @@ def parse_request_origin(value: str) -> str | None:
     port = match.group("port")
     if port is not None and (int(port) > 65535 or DEFAULT_PORTS.get(match.group("scheme")) == port):
         return None
+    host = match.group("host")
+    if host.startswith("[") and _canonical_ipv6(host[1:-1]) != host[1:-1]:
+        return None
     return value
+
+
+def _canonical_ipv6(text: str) -> str | None:
+    """The compressed form browsers serialize an IPv6 address in, or ``None`` if invalid."""
+    try:
+        return ipaddress.IPv6Address(text).compressed
+    except ValueError:
+        return None
 
 
 def normalize_configured_origin(value: str) -> str:
@@ -97,9 +109,10 @@ def normalize_configured_origin(value: str) -> str:
         )
     if rest.startswith("["):
         host, bracket, after = rest.partition("]")
-        if not bracket or not re.fullmatch(r"\[[0-9A-Fa-f:.]+", host):
+        address = _canonical_ipv6(host[1:]) if bracket else None
+        if address is None:
             raise ValueError(f"origin {value!r} has a malformed IPv6 address")
-        host = host.lower() + "]"
+        host = f"[{address}]"
         port_part = after
     else:
         host, _, port = rest.partition(":")
@@ -122,9 +135,19 @@ def normalize_configured_origin(value: str) -> str:
     return canonical
 
 
+# Characters that Python's IDNA 2003 codec maps differently from browsers
+# (UTS #46 non-transitional processing): refuse rather than guess.
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+
+
 def _to_ascii_host(origin: str, host: str) -> str:
     if not host:
         raise ValueError(f"origin {origin!r} has no host")
+    if _IDNA_DEVIATIONS.intersection(host):
+        raise ValueError(
+            f"origin {origin!r} contains a character (ß, ς or a zero-width joiner) that "
+            "browsers encode differently from Python; write the host in punycode (xn--...)"
+        )
     if host.endswith("."):
         raise ValueError(f"origin {origin!r} ends its host with '.'; remove it")
     try:

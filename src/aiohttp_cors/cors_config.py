@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._layer import make_middleware, make_prepare_hook
+from ._layer import CorsLayer
 from ._policy import NormalizedConfig
 from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter, warn_webview
 
@@ -38,7 +38,7 @@ class CorsConfig:
         self._app = app
         if router_adapter is None:
             router_adapter = ResourcesUrlDispatcherRouterAdapter(
-                app.router, defaults or {}, strict=strict
+                app.router, {} if defaults is None else defaults, strict=strict
             )
         elif not isinstance(router_adapter, ResourcesUrlDispatcherRouterAdapter):
             raise TypeError(
@@ -50,8 +50,9 @@ class CorsConfig:
         self._router_adapter = router_adapter
         #: The normalised ``defaults`` mapping: canonical origin key → ResourceOptions.
         self.defaults: NormalizedConfig = router_adapter.defaults
-        app.middlewares.insert(0, make_middleware(router_adapter, app.router))
-        app.on_response_prepare.append(make_prepare_hook(router_adapter))
+        self._layer = CorsLayer(router_adapter)
+        app.middlewares.insert(0, self._layer.middleware)
+        app.on_response_prepare.append(self._layer.on_response_prepare)
 
     def add(
         self,
@@ -68,7 +69,10 @@ class CorsConfig:
         """
         if webview:
             warn_webview()
-        self._router_adapter.set_config_for_routing_entity(routing_entity, config or {})
+        self._router_adapter.set_config_for_routing_entity(
+            routing_entity, {} if config is None else config
+        )
+        self._layer.forget_index()
         return routing_entity
 
 

@@ -82,6 +82,11 @@ def _names(
     for item in value:
         if not isinstance(item, str):
             problems.append(f"{field}: {item!r} is not a string")
+        elif item == "*":
+            problems.append(
+                f"{field}: '*' inside a list is a literal name, not a wildcard; "
+                f"write {field}='*' to allow all"
+            )
         elif not is_token(item):
             problems.append(f"{field}: {item!r} is not a valid name (RFC 9110 token)")
         elif item not in result:
@@ -177,13 +182,14 @@ class ResourceOptions:
         set_(self, "allow_private_network", allow_private_network)
 
     def is_method_allowed(self, method: str) -> bool:
-        """Whether ``allow_methods`` lists ``method`` (byte-exact) or is ``"*"``.
+        """Whether ``allow_methods`` is ``"*"`` or lists ``method`` (upper-cased, as in 0.8.1).
 
         ``None`` lists nothing here: with it, the route's own methods decide.
+        The preflight check itself compares byte-exact, as Fetch requires.
         """
         if self.allow_methods == "*":
             return True
-        return self.allow_methods is not None and method in self.allow_methods
+        return self.allow_methods is not None and method.upper() in self.allow_methods
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f) for f in _FIELDS)

@@ -101,6 +101,15 @@ def view_class(handler: Any) -> type | None:
     return None
 
 
+def _index_key(resource: AbstractResource) -> str:
+    # The key aiohttp's router indexes resources by: the static part of the
+    # canonical path, up to the last "/" before the first variable.
+    key = resource.canonical
+    if "{" in key:
+        key = key.partition("{")[0].rpartition("/")[0]
+    return key.rstrip("/") or "/"
+
+
 class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
     """CORS registry for aiohttp's ``UrlDispatcher``: resources, routes and views.
 
@@ -119,6 +128,7 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         )
         self._defaults_policy = compile_policy(self._defaults)
         self._entries: dict[AbstractResource, _Entry] = {}
+        self._index: dict[str, list[AbstractResource]] | None = None
         #: The request path's table: matched route → policy, or DISABLED.
         self.route_policies: dict[AbstractRoute, RoutePolicy | _Disabled] = {}
 
@@ -208,33 +218,82 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         """Whether preflights to ``resource`` are this package's to answer."""
         return self.all_routes or (resource is not None and resource in self._entries)
 
-    def preflight_policy(self, resource: AbstractResource | None, method: str) -> MethodPolicy:
-        """The policy answering a preflight for ``method`` on ``resource``.
+    def forget_index(self) -> None:
+        """Drop the path index of resource-level configs (called when one is added)."""
+        self._index = None
 
-        The route serving ``method`` decides (or the resource's ``*`` route);
-        with no such route, a resource-level config (or the app-wide defaults)
-        answers, and ``allow_methods`` must then name the method.
+    async def _configured_resource_by_path(self, request: web.Request) -> AbstractResource | None:
+        """The resource with a resource-level config whose path matches ``request``.
+
+        Walks the path's prefixes the way aiohttp's router does, over those
+        resources only; used when no route serves the requested method.
         """
-        if resource is None:
-            return (self._defaults_policy, True) if self.all_routes else None
-        star = None
-        for route in resource:
-            if route.method == method:
-                star = route
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            for resource, entry in self._entries.items():
+                if entry.resource_policy is not None:
+                    index.setdefault(_index_key(resource), []).append(resource)
+        part = request.rel_url.path_safe
+        while part:
+            for resource in index.get(part, ()):
+                match, allowed = await resource.resolve(request)
+                if match is not None or allowed:
+                    return resource
+            if part == "/":
                 break
-            if route.method == hdrs.METH_ANY:
-                star = route
-        if star is not None:
-            policy = self.policy_for_route(star)
-            if isinstance(policy, ViewPolicies):
-                return policy.lookup(method)
-            if isinstance(policy, OriginPolicy):
-                return policy, True
+            part = part.rpartition("/")[0] or "/"
+        return None
+
+    async def path_resource(self, request: web.Request) -> AbstractResource | None:
+        """The resource matching an ``OPTIONS`` request's path, whatever its methods.
+
+        When the router answered 405 (no ``OPTIONS`` route), the path is resolved
+        again with a method the router said it allows.
+        """
+        match_info = request.match_info
+        error = match_info.http_exception
+        if error is None:
+            return match_info.route.resource
+        allowed = sorted(getattr(error, "allowed_methods", ()))
+        if error.status != 405 or not allowed:
             return None
-        entry = self._entries.get(resource)
-        if entry is not None and entry.resource_policy is not None:
-            return entry.resource_policy, False
-        return (self._defaults_policy, False) if self.all_routes else None
+        match_info = await self._router.resolve(request.clone(method=allowed[0]))
+        return None if match_info.http_exception is not None else match_info.route.resource
+
+    async def preflight_target(
+        self, request: web.Request, method: str | None
+    ) -> tuple[bool, MethodPolicy]:
+        """Whether a preflight is this package's to answer, and the policy answering it.
+
+        The route that would serve the actual request decides: the router
+        resolves the same path with the requested method (``method`` is
+        ``None`` when it is not a valid method). Without such a route, a
+        resource-level config for the path (or the app-wide defaults) answers,
+        with ``allow_methods`` having to name the method. A preflight is ours
+        when that route or the path's resource is CORS-enabled.
+        """
+        if method is not None:
+            match_info = await self._router.resolve(request.clone(method=method))
+            error = match_info.http_exception
+            if error is None:
+                route = match_info.route
+                policy = self.policy_for_route(route)
+                if isinstance(policy, ViewPolicies):
+                    return True, policy.lookup(method)
+                if isinstance(policy, OriginPolicy):
+                    return True, (policy, True)
+                if self.is_enabled(route.resource):
+                    return True, None
+            elif error.status == 405:
+                resource = await self._configured_resource_by_path(request)
+                if resource is not None:
+                    return True, (self._entries[resource].resource_policy, False)  # type: ignore[return-value]
+                if self.all_routes:
+                    return True, (self._defaults_policy, False)
+            elif self.all_routes:
+                return True, (self._defaults_policy, True)
+        return self.is_enabled(await self.path_resource(request)), None
 
     # -- 0.8.1 adapter interface ------------------------------------------------------
 
@@ -258,7 +317,7 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         self, preflight_request: web.Request, origin: str, requested_method: str
     ) -> Mapping[Any, Any] | None:
         """The merged configuration answering a preflight for ``requested_method``."""
-        found = self.preflight_policy(preflight_request.match_info.route.resource, requested_method)
+        _, found = await self.preflight_target(preflight_request, requested_method)
         return None if found is None else found[0].config
 
     def get_non_preflight_request_config(self, request: web.Request) -> Mapping[Any, Any] | None:

@@ -1,0 +1,397 @@
+"""Class-based views (``CorsViewMixin``, ``custom_cors``) and sub-applications over HTTP.
+
+CONTRACT §1 (view API), §3.4 (unimplemented methods give aiohttp's 405, views in
+sub-applications find the parent's ``setup()``, proxied handlers are not an error).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+import aiohttp_cors
+from aiohttp_cors import CorsViewMixin, ResourceOptions, custom_cors
+
+ORIGIN = "https://a.example"
+OTHER = "https://b.example"
+EVIL = "https://evil.example"
+PREFIX = "CORS preflight request failed: "
+
+ACAO = "Access-Control-Allow-Origin"
+ACAC = "Access-Control-Allow-Credentials"
+ACEH = "Access-Control-Expose-Headers"
+ACAM = "Access-Control-Allow-Methods"
+ACAH = "Access-Control-Allow-Headers"
+ACMA = "Access-Control-Max-Age"
+ACRM = "Access-Control-Request-Method"
+ACRH = "Access-Control-Request-Headers"
+
+
+def access_control_headers(headers: Any) -> list[str]:
+    return [name for name in headers if name.lower().startswith("access-control-")]
+
+
+class ItemView(web.View, CorsViewMixin):
+    cors_config = {  # noqa: RUF012 - the 0.8.1 API is a plain class attribute
+        ORIGIN: ResourceOptions(expose_headers=("X-Class",), allow_headers=("X-Class-H",)),
+    }
+
+    async def get(self) -> web.Response:
+        return web.Response(text="view-get")
+
+    @custom_cors(
+        {
+            ORIGIN: ResourceOptions(
+                allow_credentials=True, expose_headers=("X-Post",), allow_headers=("X-Post-H",)
+            ),
+            OTHER: ResourceOptions(max_age=5),
+        }
+    )
+    async def post(self) -> web.Response:
+        return web.Response(text="view-post")
+
+    async def put(self) -> web.Response:
+        return web.Response(text="view-put")
+
+
+def view_app(view: type[web.View] = ItemView, **defaults: Any) -> web.Application:
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults=defaults or None)
+    cors.add(app.router.add_view("/v", view))
+    return app
+
+
+# --------------------------------------------------------------------------
+# Views: class config, per-method overrides
+# --------------------------------------------------------------------------
+
+
+async def test_view_class_config_applies_to_methods_without_override(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    for method in ("GET", "PUT"):
+        resp = await client.request(method, "/v", headers={"Origin": ORIGIN})
+        assert resp.status == 200
+        assert await resp.text() == f"view-{method.lower()}"
+        assert resp.headers.getall(ACAO) == [ORIGIN]
+        assert resp.headers.getall(ACEH) == ["X-Class"]
+        assert ACAC not in resp.headers
+
+
+async def test_custom_cors_overrides_class_config_for_its_method(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    resp = await client.post("/v", headers={"Origin": ORIGIN})
+    assert await resp.text() == "view-post"
+    assert resp.headers.getall(ACAO) == [ORIGIN]
+    assert resp.headers.getall(ACAC) == ["true"]
+    assert resp.headers.getall(ACEH) == ["X-Post"]
+
+
+async def test_custom_cors_origin_only_allowed_for_its_method(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    resp = await client.post("/v", headers={"Origin": OTHER})
+    assert resp.headers.getall(ACAO) == [OTHER]
+    resp = await client.get("/v", headers={"Origin": OTHER})
+    assert resp.status == 200
+    assert ACAO not in resp.headers
+
+
+async def test_view_preflight_uses_method_config(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "POST", ACRH: "X-Post-H"})
+    assert resp.status == 200
+    assert await resp.read() == b""
+    assert resp.headers[ACAO] == ORIGIN
+    assert resp.headers[ACAC] == "true"
+    assert resp.headers[ACAM] == "POST"
+    assert resp.headers[ACAH] == "x-post-h"
+    refused = await client.options(
+        "/v", headers={"Origin": ORIGIN, ACRM: "POST", ACRH: "X-Class-H"}
+    )
+    assert refused.status == 403
+    assert await refused.text() == PREFIX + "headers are not allowed: x-class-h"
+
+
+async def test_view_preflight_uses_class_config_for_plain_method(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "PUT", ACRH: "X-Class-H"})
+    assert resp.status == 200
+    assert resp.headers[ACAM] == "PUT"
+    assert resp.headers[ACAH] == "x-class-h"
+    assert ACAC not in resp.headers
+
+
+async def test_view_preflight_origin_allowed_only_by_method_override(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    resp = await client.options("/v", headers={"Origin": OTHER, ACRM: "POST"})
+    assert resp.status == 200
+    assert resp.headers[ACMA] == "5"
+    refused = await client.options("/v", headers={"Origin": OTHER, ACRM: "PUT"})
+    assert refused.status == 403
+    assert await refused.text() == PREFIX + f"origin '{OTHER}' is not allowed"
+
+
+async def test_view_method_not_implemented_gives_aiohttp_405(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    resp = await client.delete("/v", headers={"Origin": ORIGIN})
+    assert resp.status == 405
+    assert await resp.text() == "405: Method Not Allowed"
+    assert set(resp.headers["Allow"].split(",")) == {"GET", "POST", "PUT"}
+    # The class config still applies, so the 405 is readable by the allowed origin.
+    assert resp.headers.getall(ACAO) == [ORIGIN]
+    assert resp.headers.getall(ACEH) == ["X-Class"]
+
+
+async def test_view_preflight_for_unimplemented_method_is_refused(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "DELETE"})
+    assert resp.status == 403
+    assert resp.content_type == "text/plain"
+    assert await resp.text() == PREFIX + "request method 'DELETE' is not allowed"
+    assert access_control_headers(resp.headers) == []
+
+
+async def test_view_plain_options_without_options_method_gives_aiohttp_405(aiohttp_client):
+    # A view is a "*" route: plain OPTIONS is the application's, and the view has none.
+    client = await aiohttp_client(view_app())
+    resp = await client.options("/v")
+    assert resp.status == 405
+    assert await resp.text() == "405: Method Not Allowed"
+    assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall("Vary") == ["Origin"]
+
+
+async def test_view_own_options_method_receives_plain_options(aiohttp_client):
+    seen: list[str] = []
+
+    class OptionsView(web.View, CorsViewMixin):
+        cors_config = {ORIGIN: ResourceOptions()}  # noqa: RUF012
+
+        async def get(self) -> web.Response:
+            return web.Response(text="g")
+
+        async def options(self) -> web.Response:
+            seen.append("options")
+            return web.Response(text="own-options")
+
+    client = await aiohttp_client(view_app(OptionsView))
+    resp = await client.options("/v")
+    assert await resp.text() == "own-options"
+    assert seen == ["options"]
+    pre = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "GET"})
+    assert pre.status == 200
+    assert await pre.read() == b""
+    assert seen == ["options"]
+
+
+async def test_view_defaults_apply_below_class_config(aiohttp_client):
+    app = view_app(**{EVIL: ResourceOptions(expose_headers=("X-Def",))})
+    client = await aiohttp_client(app)
+    resp = await client.get("/v", headers={"Origin": EVIL})
+    assert resp.headers[ACAO] == EVIL
+    assert resp.headers[ACEH] == "X-Def"
+
+
+async def test_view_add_config_applies_below_class_config(aiohttp_client):
+    class PlainView(web.View, CorsViewMixin):
+        async def get(self) -> web.Response:
+            return web.Response(text="g")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    cors.add(app.router.add_view("/v", PlainView), {ORIGIN: ResourceOptions(max_age=7)})
+    client = await aiohttp_client(app)
+    resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "GET"})
+    assert resp.status == 200
+    assert resp.headers[ACMA] == "7"
+
+
+async def test_view_without_mixin_is_refused_at_add(aiohttp_client):
+    class Bare(web.View):
+        async def get(self) -> web.Response:
+            return web.Response(text="g")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    with pytest.raises(ValueError, match="CorsViewMixin"):
+        cors.add(app.router.add_view("/v", Bare))
+
+
+async def test_view_get_request_config_merges_layers(aiohttp_client):
+    captured: dict[str, Any] = {}
+
+    class Introspect(web.View, CorsViewMixin):
+        cors_config = {ORIGIN: ResourceOptions(max_age=1)}  # noqa: RUF012
+
+        async def get(self) -> web.Response:
+            captured["get"] = self.get_request_config(self.request, "GET")
+            captured["post"] = self.get_request_config(self.request, "POST")
+            return web.Response(text="ok")
+
+        @custom_cors({ORIGIN: ResourceOptions(max_age=2)})
+        async def post(self) -> web.Response:
+            return web.Response(text="p")
+
+    app = view_app(Introspect, **{OTHER: ResourceOptions(max_age=3)})
+    client = await aiohttp_client(app)
+    assert (await client.get("/v")).status == 200
+    assert captured["get"][ORIGIN].max_age == 1
+    assert captured["post"][ORIGIN].max_age == 2
+    assert captured["get"][OTHER].max_age == 3
+
+
+async def test_handler_wrapped_in_wrapt_proxy_is_not_an_error(aiohttp_client):
+    wrapt = pytest.importorskip("wrapt")
+
+    @wrapt.decorator
+    async def traced(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        return await wrapped(*args, **kwargs)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text="traced")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    route = app.router.add_put("/t", traced(handler))
+    proxied = app.router.add_get("/p", wrapt.CallableObjectProxy(handler))
+    cors.add(route, {ORIGIN: ResourceOptions()})
+    cors.add(proxied, {ORIGIN: ResourceOptions()})
+    client = await aiohttp_client(app)
+    resp = await client.put("/t", headers={"Origin": ORIGIN})
+    assert await resp.text() == "traced"
+    assert resp.headers[ACAO] == ORIGIN
+    resp = await client.get("/p", headers={"Origin": ORIGIN})
+    assert await resp.text() == "traced"
+    assert resp.headers[ACAO] == ORIGIN
+    pre = await client.options("/t", headers={"Origin": ORIGIN, ACRM: "PUT"})
+    assert pre.status == 200
+    assert pre.headers[ACAM] == "PUT"
+
+
+# --------------------------------------------------------------------------
+# Sub-applications
+# --------------------------------------------------------------------------
+
+
+async def sub_hello(request: web.Request) -> web.Response:
+    return web.Response(text="sub-hello")
+
+
+def subapp_app() -> web.Application:
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(expose_headers=("X-D",))})
+    sub = web.Application()
+    view_route = sub.router.add_view("/v", ItemView)
+    plain_route = sub.router.add_get("/plain", sub_hello)
+    put_route = sub.router.add_put("/plain", sub_hello)
+    sub.router.add_get("/off", sub_hello)
+    app.add_subapp("/sub", sub)
+    cors.add(view_route)
+    cors.add(plain_route)
+    cors.add(put_route)
+    return app
+
+
+async def test_view_in_subapp_gets_cors_headers(aiohttp_client):
+    client = await aiohttp_client(subapp_app())
+    resp = await client.get("/sub/v", headers={"Origin": ORIGIN})
+    assert resp.status == 200
+    assert await resp.text() == "view-get"
+    assert resp.headers.getall(ACAO) == [ORIGIN]
+    assert resp.headers.getall(ACEH) == ["X-Class"]
+    resp = await client.post("/sub/v", headers={"Origin": ORIGIN})
+    assert resp.headers.getall(ACEH) == ["X-Post"]
+    assert resp.headers.getall(ACAC) == ["true"]
+
+
+async def test_view_in_subapp_preflight(aiohttp_client):
+    client = await aiohttp_client(subapp_app())
+    resp = await client.options(
+        "/sub/v", headers={"Origin": ORIGIN, ACRM: "POST", ACRH: "X-Post-H"}
+    )
+    assert resp.status == 200
+    assert resp.headers[ACAO] == ORIGIN
+    assert resp.headers[ACAH] == "x-post-h"
+    refused = await client.options("/sub/v", headers={"Origin": ORIGIN, ACRM: "DELETE"})
+    assert refused.status == 403
+    assert await refused.text() == PREFIX + "request method 'DELETE' is not allowed"
+
+
+async def test_view_in_subapp_unimplemented_method_gives_405(aiohttp_client):
+    client = await aiohttp_client(subapp_app())
+    resp = await client.delete("/sub/v", headers={"Origin": ORIGIN})
+    assert resp.status == 405
+    assert await resp.text() == "405: Method Not Allowed"
+
+
+async def test_view_in_subapp_get_request_config_finds_parent_setup(aiohttp_client):
+    captured: dict[str, Any] = {}
+
+    class Introspect(web.View, CorsViewMixin):
+        async def get(self) -> web.Response:
+            captured["config"] = self.get_request_config(self.request, "GET")
+            return web.Response(text="ok")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(max_age=9)})
+    sub = web.Application()
+    route = sub.router.add_view("/v", Introspect)
+    app.add_subapp("/sub", sub)
+    cors.add(route)
+    client = await aiohttp_client(app)
+    resp = await client.get("/sub/v", headers={"Origin": ORIGIN})
+    assert resp.status == 200
+    assert resp.headers[ACAO] == ORIGIN
+    assert captured["config"][ORIGIN].max_age == 9
+
+
+async def test_plain_route_in_subapp_gets_cors_headers(aiohttp_client):
+    client = await aiohttp_client(subapp_app())
+    resp = await client.get("/sub/plain", headers={"Origin": ORIGIN})
+    assert resp.status == 200
+    assert await resp.text() == "sub-hello"
+    assert resp.headers.getall(ACAO) == [ORIGIN]
+    assert resp.headers.getall(ACEH) == ["X-D"]
+    assert resp.headers.getall("Vary") == ["Origin"]
+
+
+async def test_plain_route_in_subapp_preflight(aiohttp_client):
+    client = await aiohttp_client(subapp_app())
+    resp = await client.options("/sub/plain", headers={"Origin": ORIGIN, ACRM: "PUT"})
+    assert resp.status == 200
+    assert resp.headers[ACAM] == "PUT"
+    refused = await client.options("/sub/plain", headers={"Origin": EVIL, ACRM: "PUT"})
+    assert refused.status == 403
+    assert await refused.text() == PREFIX + f"origin '{EVIL}' is not allowed"
+
+
+async def test_subapp_route_not_added_is_untouched(aiohttp_client):
+    client = await aiohttp_client(subapp_app())
+    resp = await client.get("/sub/off", headers={"Origin": ORIGIN})
+    assert resp.status == 200
+    assert access_control_headers(resp.headers) == []
+    assert "Vary" not in resp.headers
+
+
+async def test_subapp_with_its_own_middleware_preflight_answered_first(aiohttp_client):
+    @web.middleware
+    async def deny(request: web.Request, handler: Any) -> web.StreamResponse:
+        if "X-Key" not in request.headers:
+            raise web.HTTPUnauthorized(text="key required")
+        return await handler(request)
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(allow_headers=("X-Key",))})
+    sub = web.Application(middlewares=[deny])
+    route = sub.router.add_put("/p", sub_hello)
+    app.add_subapp("/sub", sub)
+    cors.add(route)
+    client = await aiohttp_client(app)
+    pre = await client.options("/sub/p", headers={"Origin": ORIGIN, ACRM: "PUT", ACRH: "X-Key"})
+    assert pre.status == 200
+    assert pre.headers[ACAH] == "x-key"
+    resp = await client.put("/sub/p", headers={"Origin": ORIGIN})
+    assert resp.status == 401
+    assert await resp.text() == "key required"
+    assert resp.headers.getall(ACAO) == [ORIGIN]
