@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Generator
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -47,7 +47,7 @@ __all__ = ["CorsLayer", "PreflightResponse"]
 logger = logging.getLogger("aiohttp_cors")
 
 _ORIGIN = hdrs.ORIGIN
-_VARY = hdrs.VARY
+_VARY = hdrs.VARY  # istr: found without case-folding again
 _OPTIONS = hdrs.METH_OPTIONS
 _ACRM = hdrs.ACCESS_CONTROL_REQUEST_METHOD
 _ACRH = hdrs.ACCESS_CONTROL_REQUEST_HEADERS
@@ -88,8 +88,12 @@ def _refused(request: web.BaseRequest, refusal: Refusal) -> PreflightResponse:
     return PreflightResponse(status=403, text=_REFUSAL_PREFIX + refusal.message)
 
 
+_STRIPPED = tuple(str(name) for name in ACTUAL_RESPONSE_HEADERS)
+_ACAO_NAME, _ACAC_NAME, _ACEH_NAME = _STRIPPED
+
+
 def _strip(headers: Any) -> None:
-    for name in ACTUAL_RESPONSE_HEADERS:
+    for name in _STRIPPED:
         if name in headers:
             del headers[name]
 
@@ -194,44 +198,58 @@ class CorsLayer:
         route_policies = self._adapter.route_policies
         policy_for_route = self._adapter.policy_for_route
 
+        def unlisted(request: web.Request, response: web.StreamResponse) -> Awaitable[None]:
+            # Not in the table yet: the router's own 404/405, routes added to an
+            # enabled resource later, or any route in app-wide mode.
+            policy = policy_for_route(request.match_info.route)
+            if policy is DISABLED or response.__class__ is PreflightResponse:
+                return _DONE
+            return decorate(request, response, policy)
+
+        def decorate(
+            request: web.Request, response: web.StreamResponse, policy: Any
+        ) -> Awaitable[None]:
+            if policy.__class__ is ViewPolicies:
+                policy = policy.by_method.get(request.method, policy.default)
+            headers = response.headers
+            vary = headers.get(_VARY)
+            if vary is None:
+                headers[_VARY] = _ORIGIN
+            else:
+                merged = merge_vary(vary, _ORIGIN)
+                if merged is not None:
+                    headers[_VARY] = merged
+            req_headers = request.headers
+            origin = req_headers.get(_ORIGIN)
+            if origin is None:
+                # No CORS headers then, not even ones the handler set (CONTRACT §3.3).
+                if _ACAO_NAME in headers or _ACAC_NAME in headers or _ACEH_NAME in headers:
+                    _strip(headers)
+                return _DONE
+            grant = policy.exact.get(origin)
+            if grant is not None and len(req_headers.getall(_ORIGIN)) == 1:
+                # Exact keys are canonical origins: an exact hit needs no validation.
+                grant.decorate_actual(headers, origin)
+                return _DONE
+            return _decorate_other(request, headers, origin, policy)
+
         def on_response_prepare(
             request: web.Request, response: web.StreamResponse
         ) -> Awaitable[None]:
-            route = request.match_info.route
-            policy = route_policies.get(route)
+            policy = route_policies.get(request.match_info.route)
             if policy is None:
-                # Not in the table yet: the router's own 404/405, routes added to
-                # an enabled resource later, or any route in app-wide mode.
-                policy = policy_for_route(route)
-            if policy is DISABLED:
+                return unlisted(request, response)
+            if policy is DISABLED or response.__class__ is PreflightResponse:
                 return _DONE
-            if isinstance(policy, ViewPolicies):
-                policy = policy.by_method.get(request.method, policy.default)
-            if request.method == _OPTIONS and isinstance(response, PreflightResponse):
-                return _DONE
-            return _decorate(request, response.headers, cast(OriginPolicy, policy))
+            return decorate(request, response, policy)
 
         return on_response_prepare
 
 
-def _decorate(request: web.Request, headers: Any, policy: OriginPolicy) -> Awaitable[None]:
-    """Add ``Origin`` to Vary and, for an allowed origin, the CORS headers."""
-    vary = headers.get(_VARY)
-    if vary is None:
-        headers[_VARY] = _ORIGIN
-    else:
-        merged = merge_vary(vary, _ORIGIN)
-        if merged is not None:
-            headers[_VARY] = merged
-    origin = request.headers.get(_ORIGIN)
-    if origin is None:
-        _strip(headers)
-        return _DONE
-    grant = policy.exact.get(origin)
-    if grant is not None and len(request.headers.getall(_ORIGIN)) == 1:
-        # Exact keys are canonical origins, so an exact hit needs no validation.
-        grant.decorate_actual(headers, origin)
-        return _DONE
+def _decorate_other(
+    request: web.Request, headers: Any, origin: str, policy: OriginPolicy
+) -> Awaitable[None]:
+    """Origins that are not exact keys: validate, then patterns, regexes, predicates, ``*``."""
     if len(request.headers.getall(_ORIGIN)) != 1 or parse_request_origin(origin) is None:
         log_refusal(RefusalReason.ORIGIN_MALFORMED, request)
         _strip(headers)

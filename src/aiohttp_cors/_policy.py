@@ -32,6 +32,8 @@ import warnings
 from collections.abc import Awaitable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any, Callable, Optional, Union
 
+from multidict import istr
+
 from ._errors import CorsConfigurationError, CorsSecurityWarning
 from ._patterns import GlobIndex, OriginGlob, is_glob, parse_glob
 from ._syntax import (
@@ -80,18 +82,23 @@ _SAFELISTED_RESPONSE = frozenset(
 _NEVER_EXPOSED = frozenset({"set-cookie", "set-cookie2"})
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-ACAO = "Access-Control-Allow-Origin"
-ACAC = "Access-Control-Allow-Credentials"
-ACEH = "Access-Control-Expose-Headers"
-ACAM = "Access-Control-Allow-Methods"
-ACAH = "Access-Control-Allow-Headers"
-ACMA = "Access-Control-Max-Age"
-ACAPN = "Access-Control-Allow-Private-Network"
+# Header names as multidict's case-insensitive strings: aiohttp's header maps
+# find them without case-folding again (they are plain ``str`` elsewhere).
+ACAO = istr("Access-Control-Allow-Origin")
+ACAC = istr("Access-Control-Allow-Credentials")
+ACEH = istr("Access-Control-Expose-Headers")
+ACAM = istr("Access-Control-Allow-Methods")
+ACAH = istr("Access-Control-Allow-Headers")
+ACMA = istr("Access-Control-Max-Age")
+ACAPN = istr("Access-Control-Allow-Private-Network")
+VARY = istr("Vary")
 #: Response headers this package owns on actual responses; a handler's own
 #: values for them are replaced or removed (CONTRACT §3.3).
 ACTUAL_RESPONSE_HEADERS = (ACAO, ACAC, ACEH)
 PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
 PREFLIGHT_VARY_PNA = (*PREFLIGHT_VARY, "Access-Control-Request-Private-Network")
+_PREFLIGHT_VARY = ", ".join(PREFLIGHT_VARY)
+_PREFLIGHT_VARY_PNA = ", ".join(PREFLIGHT_VARY_PNA)
 
 
 class RefusalReason(str, enum.Enum):
@@ -128,6 +135,8 @@ class Grant:
     """What an allowed origin receives: one :class:`ResourceOptions`, precompiled."""
 
     __slots__ = (
+        "actual_set",
+        "actual_unset",
         "credentials",
         "expose_all",
         "expose_value",
@@ -155,6 +164,19 @@ class Grant:
         self.max_age = None if options.max_age is None else str(options.max_age)
         self.methods = options.allow_methods
         self.private_network = options.allow_private_network
+        # Fixed headers of actual responses, and those to remove, decided once.
+        fixed: list[tuple[str, str]] = []
+        if self.credentials:
+            fixed.append((ACAC, "true"))
+        if self.expose_value is not None:
+            fixed.append((ACEH, self.expose_value))
+        self.actual_set = tuple(fixed)
+        unset = []
+        if not self.credentials:
+            unset.append("Access-Control-Allow-Credentials")
+        if self.expose_value is None and not self.expose_all:
+            unset.append("Access-Control-Expose-Headers")
+        self.actual_unset = tuple(unset)
 
     def method_allowed(self, method: str, served: bool) -> bool:
         """Fetch §4.8 method check: safelisted methods pass; else ``allow_methods`` decides.
@@ -172,24 +194,22 @@ class Grant:
     def decorate_actual(self, headers: MutableMapping[str, str], origin: str) -> None:
         """Set the CORS headers of an actual response for an allowed ``origin``.
 
-        Assignment replaces any value a handler set, so exactly one line of each
-        results and the policy's decision wins (CONTRACT §3.3).
+        Assignment replaces any value a handler set, and headers this grant
+        does not send are removed, so exactly one line of each results and
+        the policy's decision wins (CONTRACT §3.3).
         """
         headers[ACAO] = origin
-        if self.credentials:
-            headers[ACAC] = "true"
-        elif ACAC in headers:
-            del headers[ACAC]
+        for name, value in self.actual_set:
+            headers[name] = value
+        for name in self.actual_unset:
+            if name in headers:
+                del headers[name]
         if self.expose_all:
             value = exposable_header_names(headers)
             if value:
                 headers[ACEH] = value
             elif ACEH in headers:
                 del headers[ACEH]
-        elif self.expose_value is not None:
-            headers[ACEH] = self.expose_value
-        elif ACEH in headers:
-            del headers[ACEH]
 
 
 class PredicateError(Exception):
@@ -491,7 +511,7 @@ def decide_preflight(
             RefusalReason.PRIVATE_NETWORK_NOT_ALLOWED,
             "private network access is not allowed (set allow_private_network=True)",
         )
-    headers = [(ACAO, origin)]
+    headers: list[tuple[str, str]] = [(ACAO, origin)]
     if grant.credentials:
         headers.append((ACAC, "true"))
     if grant.max_age is not None:
@@ -501,7 +521,7 @@ def decide_preflight(
         headers.append((ACAH, ", ".join(names)))
     if wants_pna:
         headers.append((ACAPN, "true"))
-    headers.append(("Vary", ", ".join(PREFLIGHT_VARY_PNA if wants_pna else PREFLIGHT_VARY)))
+    headers.append((VARY, _PREFLIGHT_VARY_PNA if wants_pna else _PREFLIGHT_VARY))
     return PreflightAnswer(headers, None)
 
 
