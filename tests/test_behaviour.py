@@ -807,3 +807,29 @@ async def test_raising_predicate_refuses_and_never_500s(aiohttp_client, kind):
     assert pre.status == 403
     assert await pre.text() == PREFIX + f"origin '{ORIGIN}' is not allowed"
     assert access_control_headers(pre.headers) == []
+
+
+async def test_head_route_registered_by_add_get_follows_the_get_config(aiohttp_client):
+    """add_get() also registers HEAD; enabling the GET route covers it (as in 0.8.1)."""
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    cors.add(
+        app.router.add_get("/simple", _ok_handler_for_head),
+        {"https://a.example": aiohttp_cors.ResourceOptions(expose_headers=("X-A",))},
+    )
+    client = await aiohttp_client(app)
+    resp = await client.head("/simple", headers={"Origin": "https://a.example"})
+    assert resp.status == 200
+    assert resp.headers.getall("Access-Control-Allow-Origin") == ["https://a.example"]
+    assert resp.headers["Access-Control-Expose-Headers"] == "X-A"
+    assert resp.headers["Vary"] == "Origin"
+    pre = await client.options(
+        "/simple",
+        headers={"Origin": "https://a.example", "Access-Control-Request-Method": "HEAD"},
+    )
+    assert pre.status == 200
+    assert pre.headers["Access-Control-Allow-Methods"] == "HEAD"
+
+
+async def _ok_handler_for_head(request: web.Request) -> web.Response:
+    return web.Response(text="ok")

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _serve_demo(host: str, api_port: int, page_port: int, page_host: str, quiet: bool) -> int:
+    """Run the demo until SIGINT/SIGTERM; returns the exit code."""
     try:
         servers = await start_demo(
             host=host,

@@ -352,6 +352,7 @@ _LOGGED_REQUEST_HEADERS = (
 
 
 def _is_cors_response_header(name: str) -> bool:
+    """Whether a response header belongs in the debug log."""
     lower = name.lower()
     return lower.startswith("access-control-") or lower == "vary"
 
@@ -379,18 +380,23 @@ async def _record_cors_headers(request: web.Request, response: web.StreamRespons
 
 
 def _text(text: str) -> _Handler:
+    """A handler answering ``text``."""
+
     async def handler(request: web.Request) -> web.StreamResponse:
+        """Answer the fixed text."""
         return web.Response(text=text)
 
     return handler
 
 
 async def _debug_log(request: web.Request) -> web.StreamResponse:
+    """``/_debug/log?id=...``: the CORS headers recorded for that id, as JSON."""
     request_id = request.query.get("id", "")
     return web.json_response(request.app[DEBUG_LOG_KEY].get(request_id))
 
 
 async def _login(request: web.Request) -> web.StreamResponse:
+    """``/login``: set the session cookie the credentialed rows send back."""
     response = web.Response(text="signed in: the API set a session cookie")
     # SameSite=None + Secure + Partitioned (CHIPS): the only kind of cookie a
     # cross-site API can still set from a fetch() in browsers that block
@@ -404,6 +410,7 @@ async def _login(request: web.Request) -> web.StreamResponse:
 
 
 async def _whoami(request: web.Request) -> web.StreamResponse:
+    """``/whoami``: say whether the session cookie arrived."""
     session = request.cookies.get(SESSION_COOKIE)
     if session is None:
         text = "no session cookie arrived (your browser may block this third-party cookie)"
@@ -413,12 +420,14 @@ async def _whoami(request: web.Request) -> web.StreamResponse:
 
 
 async def _echo_method(request: web.Request) -> web.StreamResponse:
+    """Echo the method, the ``X-Token`` header and the body."""
     body = await request.text()
     token = request.headers.get("X-Token", "-")
     return web.Response(text=f"{request.method} done (X-Token: {token}, body: {body!r})")
 
 
 async def _headers(request: web.Request) -> web.StreamResponse:
+    """``/headers``: one exposed and one unexposed custom header."""
     return web.Response(
         text="two custom headers in this response",
         headers={"X-Exposed": "visible", "X-Hidden": "secret"},
@@ -426,10 +435,12 @@ async def _headers(request: web.Request) -> web.StreamResponse:
 
 
 async def _missing(request: web.Request) -> web.StreamResponse:
+    """``/missing``: a 404 returned by the handler."""
     return web.Response(status=404, text="no such item: 404 returned by the handler")
 
 
 async def _boom(request: web.Request) -> web.StreamResponse:
+    """``/boom``: an unhandled exception, which aiohttp turns into a 500."""
     logger.info("/boom raises an exception on purpose: aiohttp answers 500")
     raise DemoError("raised on purpose by the demo's /boom route")
 
@@ -438,22 +449,26 @@ class _DropDemoErrors(logging.Filter):
     """Keep the intentional :class:`DemoError` tracebacks out of the console."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Drop records carrying a :class:`DemoError`."""
         exc_info = record.exc_info
         return not (exc_info and exc_info[0] is not None and issubclass(exc_info[0], DemoError))
 
 
 def _quiet_demo_errors() -> None:
+    """Install :class:`_DropDemoErrors` on aiohttp's server logger (once)."""
     server_logger = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, _DropDemoErrors) for f in server_logger.filters):
         server_logger.addFilter(_DropDemoErrors())
 
 
 async def _redirect(request: web.Request) -> web.StreamResponse:
+    """``/redirect``: 302 to ``/hello``, keeping the query (and so the row id)."""
     target = request.app.router["hello"].url_for().with_query(request.query)
     raise web.HTTPFound(location=target)
 
 
 async def _stream(request: web.Request) -> web.StreamResponse:
+    """``/stream``: a ``StreamResponse`` written in five chunks."""
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
     await response.prepare(request)
     for number in range(1, 6):
@@ -464,6 +479,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
 
 
 async def _bearer(request: web.Request) -> web.StreamResponse:
+    """``/bearer``: echo the ``Authorization`` header."""
     authorization = request.headers.get("Authorization", "(none)")
     return web.Response(text=f"Authorization received: {authorization}")
 
@@ -534,6 +550,7 @@ def build_api_app(page_origin: str) -> web.Application:
 
 
 def _page_template() -> str:
+    """The demo page's HTML template, shipped as package data."""
     return (
         resources.files(__package__ or "aiohttp_cors")
         .joinpath("_demo_page.html")
@@ -559,11 +576,13 @@ def build_page_app(api_origin: str) -> web.Application:
     html = render_page(api_origin)
 
     async def index(request: web.Request) -> web.StreamResponse:
+        """The page."""
         return web.Response(
             text=html, content_type="text/html", headers={"Cache-Control": "no-store"}
         )
 
     async def no_favicon(request: web.Request) -> web.StreamResponse:
+        """No favicon (avoids a 404 in the browser console)."""
         return web.Response(status=204)
 
     app = web.Application()
@@ -573,6 +592,7 @@ def build_page_app(api_origin: str) -> web.Application:
 
 
 def _origin(host: str, port: int) -> str:
+    """The http origin of ``host:port`` (unspecified addresses become loopback)."""
     if host in ("", "0.0.0.0"):
         host = "127.0.0.1"
     elif host == "::":
@@ -583,6 +603,7 @@ def _origin(host: str, port: int) -> str:
 
 
 def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family)
 

@@ -171,6 +171,9 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
             if route.method in entry.route_configs:
                 raise ValueError(f"CORS is already configured for {route!r}")
             entry.route_configs[route.method] = normalized
+            for sibling in route.resource:
+                # Siblings compiled earlier may depend on this route (HEAD on GET).
+                self.route_policies.pop(sibling, None)
             self._compile(route, entry)
         else:
             raise ValueError(f"Resource or ResourceRoute expected, got {routing_entity!r}")
@@ -181,6 +184,9 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
             if entry.resource_config is not None:
                 layers.append(entry.resource_config)
             own = entry.route_configs.get(route.method)
+            if own is None and route.method == hdrs.METH_HEAD:
+                # add_get() registers a HEAD route users never see: it follows GET.
+                own = entry.route_configs.get(hdrs.METH_GET)
             if own is not None:
                 layers.append(own)
             elif entry.resource_config is None and not self.all_routes:

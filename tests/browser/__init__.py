@@ -1,0 +1,1 @@
+"""Real-browser (Chromium through Playwright) CORS conformance tests."""
