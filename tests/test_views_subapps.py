@@ -137,7 +137,12 @@ async def test_view_method_not_implemented_gives_aiohttp_405(aiohttp_client):
     resp = await client.delete("/v", headers={"Origin": ORIGIN})
     assert resp.status == 405
     assert await resp.text() == "405: Method Not Allowed"
-    assert set(resp.headers["Allow"].split(",")) == {"GET", "POST", "PUT"}
+    assert set(resp.headers["Allow"].split(",")) == {
+        "GET",
+        "OPTIONS",
+        "POST",
+        "PUT",
+    }  # the mixin has options(), as in 0.8.1
     # The class config still applies, so the 405 is readable by the allowed origin.
     assert resp.headers.getall(ACAO) == [ORIGIN]
     assert resp.headers.getall(ACEH) == ["X-Class"]
@@ -152,14 +157,19 @@ async def test_view_preflight_for_unimplemented_method_is_refused(aiohttp_client
     assert access_control_headers(resp.headers) == []
 
 
-async def test_view_plain_options_without_options_method_gives_aiohttp_405(aiohttp_client):
-    # A view is a "*" route: plain OPTIONS is the application's, and the view has none.
+async def test_view_plain_options_gets_the_mixin_403_as_in_0_8_1(aiohttp_client):
+    # CorsViewMixin.options() existed in 0.8.1: a plain OPTIONS (not a preflight,
+    # which never reaches the view) gets its 403 with the reason.
     client = await aiohttp_client(view_app())
     resp = await client.options("/v")
-    assert resp.status == 405
-    assert await resp.text() == "405: Method Not Allowed"
+    assert resp.status == 403
+    assert await resp.text() == "CORS preflight request failed: origin header is not specified"
     assert access_control_headers(resp.headers) == []
-    assert resp.headers.getall("Vary") == ["Origin"]
+    resp = await client.options("/v", headers={"Origin": ORIGIN})
+    assert resp.status == 403
+    assert await resp.text() == (
+        "CORS preflight request failed: 'Access-Control-Request-Method' header is not specified"
+    )
 
 
 async def test_view_own_options_method_receives_plain_options(aiohttp_client):

@@ -83,6 +83,20 @@ def log_refusal(code: RefusalReason, request: web.BaseRequest) -> None:
         )
 
 
+def log_predicate_failure(policy: OriginPolicy, exc: PredicateError) -> None:
+    """Log an origin predicate's exception: with its traceback the first time, then briefly.
+
+    A predicate backed by a database that is down fails on every request;
+    one traceback per predicate and policy is enough.
+    """
+    name = str(exc)
+    if name not in policy.failed_predicates:
+        policy.failed_predicates.add(name)
+        logger.error("CORS origin predicate %s failed; origin refused", name, exc_info=exc)
+    else:
+        logger.warning("CORS origin predicate %s failed again; origin refused", name)
+
+
 def _refused(request: web.BaseRequest, refusal: Refusal) -> PreflightResponse:
     log_refusal(refusal.code, request)
     return PreflightResponse(status=403, text=_REFUSAL_PREFIX + refusal.message)
@@ -108,10 +122,6 @@ class CorsLayer:
 
     # -- preflights ----------------------------------------------------------------------
 
-    def forget_index(self) -> None:
-        """Forget derived lookups after ``cors.add()`` changed the configuration."""
-        self._adapter.forget_index()
-
     async def answer(self, request: web.Request) -> PreflightResponse | None:
         """The answer to an ``OPTIONS`` request, or ``None`` when it is the application's.
 
@@ -125,7 +135,8 @@ class CorsLayer:
         if not origins or not methods:
             if request.match_info.http_exception is None:
                 return None  # a plain OPTIONS, and the application has a handler for it
-            if not self._adapter.is_enabled(await self._adapter.path_resource(request)):
+            error = request.match_info.http_exception
+            if not self._adapter.is_enabled(await self._adapter.path_resource(request, error)):
                 return None
             if not origins:
                 return _refused(
@@ -155,8 +166,8 @@ class CorsLayer:
             grant = (
                 await policy.match_async(origin) if policy.has_callables else policy.match(origin)
             )
-        except PredicateError:
-            logger.exception("CORS origin predicate failed; origin refused")
+        except PredicateError as exc:
+            log_predicate_failure(policy, exc)
             return _refused(
                 request,
                 Refusal(RefusalReason.PREDICATE_FAILED, f"origin '{origin}' is not allowed"),
@@ -172,6 +183,15 @@ class CorsLayer:
         if decision.refusal is not None:
             return _refused(request, decision.refusal)
         return PreflightResponse(headers=decision.headers)
+
+    async def on_startup(self, app: web.Application) -> None:
+        """Compile the policy of every route before the first request.
+
+        In app-wide mode, and for routes added to an enabled resource after
+        ``cors.add()``, policies are otherwise compiled on first use; a view's
+        bad ``cors_config`` then surfaces here, as a start-up error.
+        """
+        self._adapter.compile_all(app.router.routes())
 
     def _make_middleware(self) -> Any:
         answer = self.answer
@@ -210,13 +230,13 @@ class CorsLayer:
             request: web.Request, response: web.StreamResponse, policy: Any
         ) -> Awaitable[None]:
             if policy.__class__ is ViewPolicies:
-                policy = policy.by_method.get(request.method, policy.default)
+                policy = policy.lookup(request.method, request)[0]
             headers = response.headers
-            vary = headers.get(_VARY)
-            if vary is None:
+            if _VARY not in headers:
                 headers[_VARY] = _ORIGIN
             else:
-                merged = merge_vary(vary, _ORIGIN)
+                # Merge every Vary line into one; leave "Vary: *" alone (CONTRACT §3.1).
+                merged = merge_vary(", ".join(headers.getall(_VARY)), _ORIGIN)
                 if merged is not None:
                     headers[_VARY] = merged
             req_headers = request.headers
@@ -273,8 +293,8 @@ async def _decorate_async(
 ) -> None:
     try:
         grant = await policy.match_async(origin)
-    except PredicateError:
-        logger.exception("CORS origin predicate failed; origin refused")
+    except PredicateError as exc:
+        log_predicate_failure(policy, exc)
         log_refusal(RefusalReason.PREDICATE_FAILED, request)
         _strip(headers)
         return

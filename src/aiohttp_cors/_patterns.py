@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, NoReturn, TypeVar
 
+from ._syntax import serialize_ipv6
+
 __all__ = ["GlobIndex", "OriginGlob", "is_glob", "parse_glob"]
 
 T = TypeVar("T")
@@ -317,35 +319,7 @@ def _parse_ipv6(key: str, text: str) -> str:
         address = ipaddress.IPv6Address(inner)
     except ValueError:
         _refuse(key, f"{text!r} is not a valid IPv6 address", "write e.g. 'http://[::1]:*'")
-    return "[" + _serialize_ipv6(address.packed) + "]"
-
-
-def _serialize_ipv6(packed: bytes) -> str:
-    """Serialize an IPv6 address like the URL standard (and RFC 5952) does.
-
-    Hex without leading zeros, the first longest run of two or more zero
-    pieces compressed to '::', never a dotted IPv4 tail.  Done by hand
-    because ``str(IPv6Address)`` has changed across Python versions for
-    IPv4-mapped addresses.
-    """
-    pieces = [int.from_bytes(packed[i : i + 2], "big") for i in range(0, 16, 2)]
-    best_start, best_len = -1, 1
-    i = 0
-    while i < 8:
-        if pieces[i]:
-            i += 1
-            continue
-        j = i
-        while j < 8 and not pieces[j]:
-            j += 1
-        if j - i > best_len:
-            best_start, best_len = i, j - i
-        i = j
-    if best_start < 0:
-        return ":".join(f"{p:x}" for p in pieces)
-    head = ":".join(f"{p:x}" for p in pieces[:best_start])
-    tail = ":".join(f"{p:x}" for p in pieces[best_start + best_len :])
-    return f"{head}::{tail}"
+    return "[" + serialize_ipv6(address.packed) + "]"
 
 
 def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:

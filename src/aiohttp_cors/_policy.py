@@ -219,10 +219,20 @@ class PredicateError(Exception):
 class OriginPolicy:
     """A compiled configuration mapping: answers "which Grant, if any, for this origin?"."""
 
-    __slots__ = ("config", "exact", "globs", "has_callables", "ordered", "wildcard")
+    __slots__ = (
+        "config",
+        "exact",
+        "failed_predicates",
+        "globs",
+        "has_callables",
+        "ordered",
+        "wildcard",
+    )
 
     def __init__(self, config: Mapping[Any, ResourceOptions]) -> None:
         self.config: Mapping[Any, ResourceOptions] = dict(config)
+        #: Predicates whose failure was logged with a traceback (see the aiohttp layer).
+        self.failed_predicates: set[str] = set()
         grants: dict[ResourceOptions, Grant] = {}
 
         def grant(options: ResourceOptions) -> Grant:

@@ -17,6 +17,7 @@ __all__ = [
     "normalize_configured_origin",
     "parse_header_name_list",
     "parse_request_origin",
+    "serialize_ipv6",
 ]
 
 #: Longest Origin we consider: a 253-character host, a long scheme and a port fit.
@@ -65,15 +66,52 @@ def parse_request_origin(value: str) -> str | None:
     host = match.group("host")
     if host.startswith("[") and _canonical_ipv6(host[1:-1]) != host[1:-1]:
         return None
+    if host[-1].isdigit() and host.rpartition(".")[2].isdigit() and not _is_dotted_quad(host):
+        return None  # browsers send such hosts as IPv4 dotted quads ("http://0" → 0.0.0.0)
     return value
 
 
-def _canonical_ipv6(text: str) -> str | None:
-    """The compressed form browsers serialize an IPv6 address in, or ``None`` if invalid."""
+def _is_dotted_quad(host: str) -> bool:
     try:
-        return ipaddress.IPv6Address(text).compressed
+        return str(ipaddress.IPv4Address(host)) == host
+    except ValueError:
+        return False
+
+
+def _canonical_ipv6(text: str) -> str | None:
+    """The form browsers serialize an IPv6 address in, or ``None`` if invalid."""
+    try:
+        return serialize_ipv6(ipaddress.IPv6Address(text).packed)
     except ValueError:
         return None
+
+
+def serialize_ipv6(packed: bytes) -> str:
+    """Serialize an IPv6 address like the URL standard (and RFC 5952) does.
+
+    Hex without leading zeros, the first longest run of two or more zero
+    pieces compressed to '::', never a dotted IPv4 tail.  Done by hand
+    because ``str(IPv6Address)`` has changed across Python versions for
+    IPv4-mapped addresses.
+    """
+    pieces = [int.from_bytes(packed[i : i + 2], "big") for i in range(0, 16, 2)]
+    best_start, best_len = -1, 1
+    i = 0
+    while i < 8:
+        if pieces[i]:
+            i += 1
+            continue
+        j = i
+        while j < 8 and not pieces[j]:
+            j += 1
+        if j - i > best_len:
+            best_start, best_len = i, j - i
+        i = j
+    if best_start < 0:
+        return ":".join(f"{p:x}" for p in pieces)
+    head = ":".join(f"{p:x}" for p in pieces[:best_start])
+    tail = ":".join(f"{p:x}" for p in pieces[best_start + best_len :])
+    return f"{head}::{tail}"
 
 
 def normalize_configured_origin(value: str) -> str:
@@ -143,6 +181,19 @@ _IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
 def _to_ascii_host(origin: str, host: str) -> str:
     if not host:
         raise ValueError(f"origin {origin!r} has no host")
+    last = host.rpartition(".")[2].lower()
+    if last.isdigit() or last.startswith("0x"):
+        # Browsers parse such hosts as IPv4 and send the dotted-quad form.
+        try:
+            canonical = str(ipaddress.IPv4Address(host))
+        except ValueError:
+            canonical = ""
+        if canonical != host:
+            raise ValueError(
+                f"origin {origin!r} has a host browsers read as an IPv4 address; write it "
+                "as four decimal numbers, e.g. 'http://127.0.0.1:8080'"
+            )
+        return host
     if _IDNA_DEVIATIONS.intersection(host):
         raise ValueError(
             f"origin {origin!r} contains a character (ß, ς or a zero-width joiner) that "

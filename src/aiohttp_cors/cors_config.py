@@ -53,6 +53,7 @@ class CorsConfig:
         self._layer = CorsLayer(router_adapter)
         app.middlewares.insert(0, self._layer.middleware)
         app.on_response_prepare.append(self._layer.on_response_prepare)
+        app.on_startup.append(self._layer.on_startup)
 
     def add(
         self,
@@ -72,7 +73,6 @@ class CorsConfig:
         self._router_adapter.set_config_for_routing_entity(
             routing_entity, {} if config is None else config
         )
-        self._layer.forget_index()
         return routing_entity
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Callable, ClassVar, TypeVar
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 __all__ = ["CorsViewMixin", "custom_cors"]
 
@@ -48,6 +48,21 @@ class CorsViewMixin:
     """
 
     cors_config: ClassVar[Mapping[Any, Any] | None] = None
+
+    async def options(self) -> web.StreamResponse:
+        """Answer a plain ``OPTIONS`` as 0.8.1's mixin did: 403 with the missing header.
+
+        Preflights never get here — the package answers them before the view
+        — so this only sees ``OPTIONS`` requests without ``Origin`` or
+        ``Access-Control-Request-Method``. Override it to handle them yourself.
+        """
+        request: web.Request = getattr(self, "request")  # noqa: B009 (set by web.View)
+        missing = (
+            "'Access-Control-Request-Method' header is not specified"
+            if hdrs.ORIGIN in request.headers
+            else "origin header is not specified"
+        )
+        return web.Response(status=403, text=f"CORS preflight request failed: {missing}")
 
     @classmethod
     def get_request_config(cls, request: web.Request, request_method: str) -> dict[Any, Any]:

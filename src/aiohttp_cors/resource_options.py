@@ -7,6 +7,7 @@ construction, so a bad value is reported where it was written.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any, Literal, Union
 
@@ -157,10 +158,15 @@ class ResourceOptions:
                 if name.lower() in _FORBIDDEN_REQUEST_HEADERS
                 or name.lower().startswith(_FORBIDDEN_REQUEST_PREFIXES)
             )
-        if max_age is not None and (
-            isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0
-        ):
-            problems.append(f"max_age={max_age!r}: expected None or an integer >= 0 (seconds)")
+        if max_age is not None:
+            if (
+                isinstance(max_age, bool)
+                or not isinstance(max_age, numbers.Integral)
+                or max_age < 0
+            ):
+                problems.append(f"max_age={max_age!r}: expected None or an integer >= 0 (seconds)")
+            else:
+                max_age = int(max_age)
         methods: Star | tuple[str, ...] | None = None
         if allow_methods is not None:
             methods = _names("allow_methods", allow_methods, problems)
@@ -190,6 +196,17 @@ class ResourceOptions:
         if self.allow_methods == "*":
             return True
         return self.allow_methods is not None and method.upper() in self.allow_methods
+
+    #: Field names, as on the namedtuple 0.8.1's ResourceOptions was.
+    _fields = _FIELDS
+
+    def _replace(self, **changes: Any) -> ResourceOptions:
+        """A copy with some fields changed (namedtuple API kept from 0.8.1)."""
+        return ResourceOptions(**{**self._asdict(), **changes})
+
+    def _asdict(self) -> dict[str, Any]:
+        """The fields as a dict (namedtuple API kept from 0.8.1)."""
+        return dict(zip(_FIELDS, self._values()))
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f) for f in _FIELDS)

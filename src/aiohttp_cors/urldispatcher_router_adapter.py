@@ -8,11 +8,13 @@ dict lookup keyed by the matched route.
 
 from __future__ import annotations
 
+import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
 from aiohttp import hdrs, web
+from aiohttp.web_exceptions import HTTPException
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
 
 from ._policy import (
@@ -27,20 +29,28 @@ from .mixin import CorsViewMixin, method_config
 
 __all__ = ["ResourcesUrlDispatcherRouterAdapter"]
 
+logger = logging.getLogger("aiohttp_cors")
+
 
 class ViewPolicies:
     """The policies of one class-based view route, one per HTTP method it implements.
 
     ``default`` (defaults, route config and the class's ``cors_config``) applies
-    to methods the view lacks, so their 405 responses stay readable.
+    to methods the view lacks, so their 405 responses stay readable. A view
+    that overrides ``get_request_config`` (possible in 0.8.1, which called it
+    on every request) gets it called per request here too, its answers
+    compiled once each and remembered.
     """
 
-    __slots__ = ("by_method", "default")
+    __slots__ = ("_compiled", "by_method", "default", "dynamic", "view")
 
-    def __init__(self, view: type, layers: list[NormalizedConfig], strict: bool) -> None:
+    def __init__(
+        self, view: type[CorsViewMixin], layers: list[NormalizedConfig], strict: bool
+    ) -> None:
         class_config = normalize_config(
             getattr(view, "cors_config", None), strict=strict, what=f"{view.__name__}.cors_config"
         )
+        self.view = view
         self.default = compile_policy(*layers, class_config)
         self.by_method: dict[str, OriginPolicy] = {}
         for method in sorted(hdrs.METH_ALL):
@@ -56,11 +66,36 @@ class ViewPolicies:
                 if own
                 else self.default
             )
+        overridden = getattr(view.get_request_config, "__func__", None)
+        self.dynamic = overridden is not _MIXIN_GET_REQUEST_CONFIG
+        self._compiled: dict[Any, OriginPolicy] = {}
 
-    def lookup(self, method: str) -> tuple[OriginPolicy, bool]:
+    def lookup(self, method: str, request: web.Request | None = None) -> tuple[OriginPolicy, bool]:
         """The policy for ``method`` and whether the view implements it."""
         policy = self.by_method.get(method)
-        return (self.default, False) if policy is None else (policy, True)
+        if policy is None:
+            return self.default, False
+        if self.dynamic and request is not None:
+            return self._dynamic(request, method), True
+        return policy, True
+
+    def _dynamic(self, request: web.Request, method: str) -> OriginPolicy:
+        try:
+            config = self.view.get_request_config(request, method)
+            key = tuple(config.items())
+            policy = self._compiled.get(key)
+            if policy is None:
+                policy = compile_policy(normalize_config(config))
+                if len(self._compiled) < 256:
+                    self._compiled[key] = policy
+            return policy
+        except Exception:
+            logger.exception("%s.get_request_config failed; no CORS for this request", self.view)
+            return _NOTHING_ALLOWED
+
+
+_MIXIN_GET_REQUEST_CONFIG = CorsViewMixin.get_request_config.__func__  # type: ignore[attr-defined]
+_NOTHING_ALLOWED = compile_policy({})
 
 
 RoutePolicy = Union[OriginPolicy, ViewPolicies]
@@ -101,15 +136,6 @@ def view_class(handler: Any) -> type | None:
     return None
 
 
-def _index_key(resource: AbstractResource) -> str:
-    # The key aiohttp's router indexes resources by: the static part of the
-    # canonical path, up to the last "/" before the first variable.
-    key = resource.canonical
-    if "{" in key:
-        key = key.partition("{")[0].rpartition("/")[0]
-    return key.rstrip("/") or "/"
-
-
 class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
     """CORS registry for aiohttp's ``UrlDispatcher``: resources, routes and views.
 
@@ -128,7 +154,6 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         )
         self._defaults_policy = compile_policy(self._defaults)
         self._entries: dict[AbstractResource, _Entry] = {}
-        self._index: dict[str, list[AbstractResource]] | None = None
         #: The request path's table: matched route → policy, or DISABLED.
         self.route_policies: dict[AbstractRoute, RoutePolicy | _Disabled] = {}
 
@@ -143,7 +168,11 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         """Nothing to do: preflights are answered by the middleware, never by routes."""
 
     def set_config_for_routing_entity(self, routing_entity: Any, config: Mapping[Any, Any]) -> None:
-        """Enable CORS on a resource or route with ``config`` layered over the defaults."""
+        """Enable CORS on a resource or route with ``config`` layered over the defaults.
+
+        Everything is checked and compiled before anything is recorded, so a
+        refused configuration leaves no trace and can be corrected and re-added.
+        """
         normalized = normalize_config(config, strict=self.strict)
         if isinstance(routing_entity, (web.Resource, web.StaticResource)):
             resource: AbstractResource = routing_entity
@@ -152,11 +181,12 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
                     f"CORS is already configured for {resource!r} (the resource itself or one "
                     "of its routes); configure a resource before its routes, and only once"
                 )
-            entry = self._entries[resource] = _Entry()
+            entry = _Entry()
             entry.resource_config = normalized
             entry.resource_policy = compile_policy(self._defaults, normalized)
-            for route in resource:
-                self._compile(route, entry)
+            compiled = {route: self._compile(route, entry) for route in resource}
+            self._entries[resource] = entry
+            self.route_policies.update(compiled)
         elif isinstance(routing_entity, web.ResourceRoute):
             route = routing_entity
             if route.resource is None:
@@ -167,18 +197,24 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
                     f"{view.__name__} is a web.View without CorsViewMixin; add "
                     "aiohttp_cors.CorsViewMixin to its bases to configure CORS for a view"
                 )
-            entry = self._entries.setdefault(route.resource, _Entry())
-            if route.method in entry.route_configs:
+            old = self._entries.get(route.resource)
+            if old is not None and route.method in old.route_configs:
                 raise ValueError(f"CORS is already configured for {route!r}")
+            entry = _Entry()
+            if old is not None:
+                entry.resource_config = old.resource_config
+                entry.resource_policy = old.resource_policy
+                entry.route_configs.update(old.route_configs)
             entry.route_configs[route.method] = normalized
-            for sibling in route.resource:
-                # Siblings compiled earlier may depend on this route (HEAD on GET).
-                self.route_policies.pop(sibling, None)
-            self._compile(route, entry)
+            compiled = {sibling: self._compile(sibling, entry) for sibling in route.resource}
+            self._entries[route.resource] = entry
+            # Siblings compiled earlier may depend on this route (HEAD follows GET).
+            self.route_policies.update(compiled)
         else:
             raise ValueError(f"Resource or ResourceRoute expected, got {routing_entity!r}")
 
     def _compile(self, route: AbstractRoute, entry: _Entry | None) -> RoutePolicy | _Disabled:
+        """The policy of ``route`` from its layers (may raise for a view's bad config)."""
         layers = [self._defaults]
         if entry is not None:
             if entry.resource_config is not None:
@@ -190,19 +226,21 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
             if own is not None:
                 layers.append(own)
             elif entry.resource_config is None and not self.all_routes:
-                self.route_policies[route] = DISABLED
                 return DISABLED
         elif not self.all_routes:
-            self.route_policies[route] = DISABLED
             return DISABLED
-        policy: RoutePolicy
         view = view_class(route.handler)
         if view is not None and issubclass(view, CorsViewMixin):
-            policy = ViewPolicies(view, layers, self.strict)
-        else:
-            policy = compile_policy(*layers)
-        self.route_policies[route] = policy
-        return policy
+            return ViewPolicies(view, layers, self.strict)
+        if len(layers) == 1:
+            return self._defaults_policy
+        return compile_policy(*layers)
+
+    def compile_all(self, routes: Iterable[AbstractRoute]) -> None:
+        """Compile every route's policy now (at start-up), so errors surface before requests."""
+        for route in routes:
+            if route not in self.route_policies and route.resource is not None:
+                self.route_policies[route] = self._compile(route, self._entries.get(route.resource))
 
     # -- lookups used by the request path ------------------------------------------
 
@@ -211,6 +249,9 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
 
         Routes of the router's own errors (404/405) have no resource: they get
         the defaults in app-wide mode and are never remembered (one per request).
+        Neither are routes their resource does not list (custom resources may
+        make one per request). A view configuration that fails here (routes
+        unknown at start-up) disables CORS on that route, with an error logged.
         """
         found = self.route_policies.get(route)
         if found is not None:
@@ -218,49 +259,31 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         resource = route.resource
         if resource is None:
             return self._defaults_policy if self.all_routes else DISABLED
-        return self._compile(route, self._entries.get(resource))
+        try:
+            policy = self._compile(route, self._entries.get(resource))
+        except ValueError:
+            logger.exception("CORS disabled on %r: its configuration is invalid", route)
+            policy = DISABLED
+        if any(listed is route for listed in resource):
+            self.route_policies[route] = policy
+        return policy
 
     def is_enabled(self, resource: AbstractResource | None) -> bool:
         """Whether preflights to ``resource`` are this package's to answer."""
         return self.all_routes or (resource is not None and resource in self._entries)
 
-    def forget_index(self) -> None:
-        """Drop the path index of resource-level configs (called when one is added)."""
-        self._index = None
+    async def path_resource(
+        self, request: web.Request, error: HTTPException | None
+    ) -> AbstractResource | None:
+        """The resource serving the request's path with some method, given the router's answer.
 
-    async def _configured_resource_by_path(self, request: web.Request) -> AbstractResource | None:
-        """The resource with a resource-level config whose path matches ``request``.
-
-        Walks the path's prefixes the way aiohttp's router does, over those
-        resources only; used when no route serves the requested method.
+        ``error`` is the router's exception for the request's own method (or
+        ``None`` when a route matched). After a 405 the path is resolved again,
+        through the router (so domains and sub-applications count), with a
+        method the router said the path allows.
         """
-        index = self._index
-        if index is None:
-            index = self._index = {}
-            for resource, entry in self._entries.items():
-                if entry.resource_policy is not None:
-                    index.setdefault(_index_key(resource), []).append(resource)
-        part = request.rel_url.path_safe
-        while part:
-            for resource in index.get(part, ()):
-                match, allowed = await resource.resolve(request)
-                if match is not None or allowed:
-                    return resource
-            if part == "/":
-                break
-            part = part.rpartition("/")[0] or "/"
-        return None
-
-    async def path_resource(self, request: web.Request) -> AbstractResource | None:
-        """The resource matching an ``OPTIONS`` request's path, whatever its methods.
-
-        When the router answered 405 (no ``OPTIONS`` route), the path is resolved
-        again with a method the router said it allows.
-        """
-        match_info = request.match_info
-        error = match_info.http_exception
         if error is None:
-            return match_info.route.resource
+            return request.match_info.route.resource
         allowed = sorted(getattr(error, "allowed_methods", ()))
         if error.status != 405 or not allowed:
             return None
@@ -274,11 +297,12 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
 
         The route that would serve the actual request decides: the router
         resolves the same path with the requested method (``method`` is
-        ``None`` when it is not a valid method). Without such a route, a
-        resource-level config for the path (or the app-wide defaults) answers,
-        with ``allow_methods`` having to name the method. A preflight is ours
-        when that route or the path's resource is CORS-enabled.
+        ``None`` when it is not a valid method). Without such a route, the
+        configuration of the resource at that path (or the app-wide defaults)
+        answers, with ``allow_methods`` having to name the method. A preflight
+        is ours when that route or the path's resource is CORS-enabled.
         """
+        error = request.match_info.http_exception
         if method is not None:
             match_info = await self._router.resolve(request.clone(method=method))
             error = match_info.http_exception
@@ -286,20 +310,19 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
                 route = match_info.route
                 policy = self.policy_for_route(route)
                 if isinstance(policy, ViewPolicies):
-                    return True, policy.lookup(method)
+                    return True, policy.lookup(method, request)
                 if isinstance(policy, OriginPolicy):
                     return True, (policy, True)
-                if self.is_enabled(route.resource):
-                    return True, None
-            elif error.status == 405:
-                resource = await self._configured_resource_by_path(request)
-                if resource is not None:
-                    return True, (self._entries[resource].resource_policy, False)  # type: ignore[return-value]
-                if self.all_routes:
-                    return True, (self._defaults_policy, False)
-            elif self.all_routes:
-                return True, (self._defaults_policy, True)
-        return self.is_enabled(await self.path_resource(request)), None
+                return self.is_enabled(route.resource), None
+            if error.status == 404:
+                return self.all_routes, (self._defaults_policy, True) if self.all_routes else None
+        resource = await self.path_resource(request, error)
+        entry = self._entries.get(resource) if resource is not None else None
+        if method is not None and entry is not None and entry.resource_policy is not None:
+            return True, (entry.resource_policy, False)
+        if method is not None and self.all_routes:
+            return True, (self._defaults_policy, False)
+        return self.is_enabled(resource), None
 
     # -- 0.8.1 adapter interface ------------------------------------------------------
 
@@ -330,7 +353,7 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         """The merged configuration for an actual request's route."""
         policy = self.policy_for_route(request.match_info.route)
         if isinstance(policy, ViewPolicies):
-            policy = policy.lookup(request.method)[0]
+            policy = policy.lookup(request.method, request)[0]
         return policy.config if isinstance(policy, OriginPolicy) else None
 
 
