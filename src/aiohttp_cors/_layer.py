@@ -27,6 +27,7 @@ from ._policy import (
     Grant,
     OriginPolicy,
     PredicateError,
+    PreflightAnswer,
     Refusal,
     RefusalReason,
     check_preflight_origin,
@@ -53,6 +54,7 @@ _ACRM = hdrs.ACCESS_CONTROL_REQUEST_METHOD
 _ACRH = hdrs.ACCESS_CONTROL_REQUEST_HEADERS
 _ACRPN = "Access-Control-Request-Private-Network"
 _REFUSAL_PREFIX = "CORS preflight request failed: "
+_PREFLIGHT_CACHE_SIZE = 512
 
 
 class _Done:
@@ -162,24 +164,34 @@ class CorsLayer:
         if found is None:
             return _refused(request, method_refusal(method))
         policy, served = found
-        try:
-            grant = (
-                await policy.match_async(origin) if policy.has_callables else policy.match(origin)
+        decision: PreflightAnswer | None
+        request_headers = tuple(req_headers.getall(_ACRH, ()))
+        private_network = tuple(req_headers.getall(_ACRPN, ()))
+        if policy.has_callables:
+            try:
+                grant = await policy.match_async(origin)
+            except PredicateError as exc:
+                log_predicate_failure(policy, exc)
+                return _refused(
+                    request,
+                    Refusal(RefusalReason.PREDICATE_FAILED, f"origin '{origin}' is not allowed"),
+                )
+            decision = decide_preflight(
+                origin, grant, method, served, request_headers, private_network
             )
-        except PredicateError as exc:
-            log_predicate_failure(policy, exc)
-            return _refused(
-                request,
-                Refusal(RefusalReason.PREDICATE_FAILED, f"origin '{origin}' is not allowed"),
-            )
-        decision = decide_preflight(
-            origin,
-            grant,
-            method,
-            served,
-            req_headers.getall(_ACRH, ()),
-            req_headers.getall(_ACRPN, ()),
-        )
+        else:
+            # Browsers repeat the same preflights: remember a bounded number of
+            # decisions per policy (they depend on nothing else).
+            key = (origin, method, served, request_headers, private_network)
+            cache = policy.preflight_cache
+            decision = cache.get(key)
+            if decision is None:
+                decision = decide_preflight(
+                    origin, policy.match(origin), method, served, request_headers, private_network
+                )
+                if len(cache) >= _PREFLIGHT_CACHE_SIZE:
+                    cache.clear()
+                cache[key] = decision
         if decision.refusal is not None:
             return _refused(request, decision.refusal)
         return PreflightResponse(headers=decision.headers)

@@ -226,6 +226,7 @@ class OriginPolicy:
         "globs",
         "has_callables",
         "ordered",
+        "preflight_cache",
         "wildcard",
     )
 
@@ -233,6 +234,8 @@ class OriginPolicy:
         self.config: Mapping[Any, ResourceOptions] = dict(config)
         #: Predicates whose failure was logged with a traceback (see the aiohttp layer).
         self.failed_predicates: set[str] = set()
+        #: Recent preflight decisions, filled and bounded by the aiohttp layer.
+        self.preflight_cache: dict[tuple[Any, ...], PreflightAnswer] = {}
         grants: dict[ResourceOptions, Grant] = {}
 
         def grant(options: ResourceOptions) -> Grant:
