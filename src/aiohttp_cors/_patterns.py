@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, NoReturn, TypeVar
 
-from ._syntax import serialize_ipv6
+from ._syntax import is_dns_host, is_port, serialize_ipv6
 
 __all__ = ["GlobIndex", "OriginGlob", "is_glob", "parse_glob"]
 
@@ -54,7 +54,6 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _LABEL_RE = re.compile(_LABEL)
 # A whole DNS host made of LDH labels.  Always used with fullmatch(): '$'
 # would also accept a trailing newline, a classic validation bypass.
-_DNS_HOST_RE = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
 # A port as serialized by the URL standard: decimal, no leading zeros.
 _PORT_RE = re.compile(r"[1-9][0-9]{0,4}")
 _MAX_PORT = 65535
@@ -161,7 +160,7 @@ def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
     if not tail:
         return scheme, host, None
     port = tail[1:]
-    if tail[0] != ":" or not _PORT_RE.fullmatch(port) or int(port) > _MAX_PORT:
+    if tail[0] != ":" or not is_port(port):
         return None
     return scheme, host, port
 
@@ -481,7 +480,7 @@ class GlobIndex(Generic[T]):
         # validating the whole host once (one C-level regex pass, host length
         # already bounded) covers every prefix.  Suffixes themselves need no
         # check: they are compared for equality with canonical fixed hosts.
-        if subdomain and best and _DNS_HOST_RE.fullmatch(host):
+        if subdomain and best and is_dns_host(host):
             # Only suffixes that start right after a '.' are tried: matching
             # inside a label is the evil-example.com bypass.
             dot = host.find(".")

@@ -13,6 +13,8 @@ import re
 __all__ = [
     "MAX_ORIGIN_LENGTH",
     "MAX_REQUEST_HEADER_NAMES",
+    "is_dns_host",
+    "is_port",
     "is_token",
     "normalize_configured_origin",
     "parse_header_name_list",
@@ -29,16 +31,39 @@ MAX_REQUEST_HEADER_NAMES = 256
 # RFC 9110 token: 1*tchar.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
-# A canonical serialized origin as browsers send it (Fetch "Origin" header ABNF,
-# URL standard origin serialization): lowercase scheme and host, no default port,
-# nothing after the authority. Labels may hold "_" because URL hosts may.
-_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
-_CANONICAL_ORIGIN = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.\-]*)://"
-    rf"(?P<host>{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])"
-    r"(?::(?P<port>[1-9][0-9]{0,4}))?"
-)
+# Pieces of a canonical serialized origin as browsers send it (Fetch "Origin"
+# ABNF, URL standard serialization): lowercase scheme and host, no default port,
+# nothing after the authority. Character classes are checked with str.strip():
+# a string is made only of ``chars`` exactly when stripping them leaves nothing
+# (one linear C loop, much cheaper per request than a regex).
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_DIGITS = "0123456789"
+_SCHEME_CHARS = _LOWER + _DIGITS + "+.-"
+_HOST_CHARS = _LOWER + _DIGITS + "_.-"  # URL hosts may hold "_"
+_LDH_CHARS = _LOWER + _DIGITS + ".-"
 DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+
+
+def is_port(text: str) -> bool:
+    """Whether ``text`` is a port as origins serialize it: 1-65535, no leading zero."""
+    return 0 < len(text) <= 5 and not text.strip(_DIGITS) and text[0] != "0" and int(text) <= 65535
+
+
+def _labels_ok(host: str) -> bool:
+    """Dot-separated labels, none empty, none starting or ending with "-", at most 63 long."""
+    return (
+        host[0] not in ".-"
+        and host[-1] not in ".-"
+        and ".." not in host
+        and ".-" not in host
+        and "-." not in host
+        and (len(host) <= 63 or max(map(len, host.split("."))) <= 63)
+    )
+
+
+def is_dns_host(host: str) -> bool:
+    """Whether ``host`` is a lowercase LDH domain name (letters, digits, hyphens)."""
+    return 0 < len(host) <= 253 and not host.strip(_LDH_CHARS) and _labels_ok(host)
 
 
 def is_token(value: str) -> bool:
@@ -57,17 +82,24 @@ def parse_request_origin(value: str) -> str | None:
         return None
     if value == "null":
         return value
-    match = _CANONICAL_ORIGIN.fullmatch(value)
-    if match is None:
+    scheme, sep, rest = value.partition("://")
+    if not sep or not scheme or scheme[0] not in _LOWER or scheme.strip(_SCHEME_CHARS):
         return None
-    port = match.group("port")
-    if port is not None and (int(port) > 65535 or DEFAULT_PORTS.get(match.group("scheme")) == port):
-        return None
-    host = match.group("host")
-    if host.startswith("[") and _canonical_ipv6(host[1:-1]) != host[1:-1]:
-        return None
-    if host[-1].isdigit() and host.rpartition(".")[2].isdigit() and not _is_dotted_quad(host):
-        return None  # browsers send such hosts as IPv4 dotted quads ("http://0" → 0.0.0.0)
+    if rest[:1] == "[":
+        host, bracket, tail = rest.partition("]")
+        if not bracket or _canonical_ipv6(host[1:]) != host[1:]:
+            return None
+    else:
+        host, colon, port = rest.partition(":")
+        tail = colon + port
+        if not host or host.strip(_HOST_CHARS) or not _labels_ok(host):
+            return None
+        if host[-1].isdigit() and host.rpartition(".")[2].isdigit() and not _is_dotted_quad(host):
+            return None  # browsers send such hosts as IPv4 dotted quads ("http://0" → 0.0.0.0)
+    if tail:
+        port = tail[1:]
+        if tail[0] != ":" or not is_port(port) or DEFAULT_PORTS.get(scheme) == port:
+            return None
     return value
 
 
