@@ -8,29 +8,25 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from cors_names import (
+    ACAC,
+    ACAM,
+    ACAO,
+    ACAPN,
+    ACEH,
+    ACRH,
+    ACRM,
+    ACRPN,
+    EVIL,
+    ORIGIN,
+    PREFIX,
+    access_control_headers,
+)
 from multidict import CIMultiDict
 from yarl import URL
 
 import aiohttp_cors
 from aiohttp_cors import RefusalReason, ResourceOptions
-
-ORIGIN = "https://a.example"
-EVIL = "https://evil.example"
-PREFIX = "CORS preflight request failed: "
-
-ACAO = "Access-Control-Allow-Origin"
-ACAC = "Access-Control-Allow-Credentials"
-ACEH = "Access-Control-Expose-Headers"
-ACAM = "Access-Control-Allow-Methods"
-ACAH = "Access-Control-Allow-Headers"
-ACRM = "Access-Control-Request-Method"
-ACRH = "Access-Control-Request-Headers"
-ACRPN = "Access-Control-Request-Private-Network"
-ACAPN = "Access-Control-Allow-Private-Network"
-
-
-def access_control_headers(headers: Any) -> list[str]:
-    return [name for name in headers if name.lower().startswith("access-control-")]
 
 
 async def hello(request: web.Request) -> web.Response:

@@ -13,24 +13,26 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from cors_names import (
+    ACAC,
+    ACAH,
+    ACAM,
+    ACAO,
+    ACAPN,
+    ACEH,
+    ACMA,
+    ACRH,
+    ACRM,
+    EVIL,
+    ORIGIN,
+    PREFIX,
+    access_control_headers,
+)
 from multidict import CIMultiDict
 
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
 
-ORIGIN = "https://a.example"
-EVIL = "https://evil.example"
-PREFIX = "CORS preflight request failed: "
-
-ACAO = "Access-Control-Allow-Origin"
-ACAC = "Access-Control-Allow-Credentials"
-ACEH = "Access-Control-Expose-Headers"
-ACAM = "Access-Control-Allow-Methods"
-ACAH = "Access-Control-Allow-Headers"
-ACMA = "Access-Control-Max-Age"
-ACRM = "Access-Control-Request-Method"
-ACRH = "Access-Control-Request-Headers"
-ACAPN = "Access-Control-Allow-Private-Network"
 PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
 
 
@@ -56,10 +58,6 @@ def app_with(
         for route in routes:
             cors.add(route, config)
     return app
-
-
-def access_control_headers(headers: Any) -> list[str]:
-    return [name for name in headers if name.lower().startswith("access-control-")]
 
 
 async def assert_refused(resp: Any, reason: str) -> None:

@@ -12,25 +12,12 @@ from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
+from cors_names import ACAC, ACAM, ACAO, ACEH, ACRM, EVIL, ORIGIN, PREFIX, access_control_headers
 
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
 
-ORIGIN = "https://a.example"
-EVIL = "https://evil.example"
-PREFIX = "CORS preflight request failed: "
-
-ACAO = "Access-Control-Allow-Origin"
-ACAC = "Access-Control-Allow-Credentials"
-ACEH = "Access-Control-Expose-Headers"
-ACAM = "Access-Control-Allow-Methods"
-ACRM = "Access-Control-Request-Method"
-
 CONFIG = {ORIGIN: ResourceOptions(allow_credentials=True, expose_headers=("X-Exposed",))}
-
-
-def access_control_headers(headers: Any) -> list[str]:
-    return [name for name in headers if name.lower().startswith("access-control-")]
 
 
 def assert_decorated(headers: Any) -> None:

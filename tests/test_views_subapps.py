@@ -10,27 +10,24 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from cors_names import (
+    ACAC,
+    ACAH,
+    ACAM,
+    ACAO,
+    ACEH,
+    ACMA,
+    ACRH,
+    ACRM,
+    EVIL,
+    ORIGIN,
+    OTHER,
+    PREFIX,
+    access_control_headers,
+)
 
 import aiohttp_cors
 from aiohttp_cors import CorsViewMixin, ResourceOptions, custom_cors
-
-ORIGIN = "https://a.example"
-OTHER = "https://b.example"
-EVIL = "https://evil.example"
-PREFIX = "CORS preflight request failed: "
-
-ACAO = "Access-Control-Allow-Origin"
-ACAC = "Access-Control-Allow-Credentials"
-ACEH = "Access-Control-Expose-Headers"
-ACAM = "Access-Control-Allow-Methods"
-ACAH = "Access-Control-Allow-Headers"
-ACMA = "Access-Control-Max-Age"
-ACRM = "Access-Control-Request-Method"
-ACRH = "Access-Control-Request-Headers"
-
-
-def access_control_headers(headers: Any) -> list[str]:
-    return [name for name in headers if name.lower().startswith("access-control-")]
 
 
 class ItemView(web.View, CorsViewMixin):
