@@ -11,6 +11,8 @@ Sections:
 
 1. instructions per request under callgrind for four request kinds (timing
    mode: server CPU nanoseconds per request instead);
+1b. the same in a realistic app, which also has one no-op application
+   middleware (``server.py --with-app-middleware``);
 2. wrk throughput and server CPU per request, as ratios to ``bare``;
 3. scaling with the number of origins, routes and origin patterns;
 4. hostile preflights: server CPU milliseconds per request.
@@ -115,6 +117,8 @@ class Results:
     pythons: dict[str, Path] = field(default_factory=dict)
     setup_errors: dict[str, str] = field(default_factory=dict)
     base: dict[str, Outcome] = field(default_factory=dict)
+    #: Section 1b: the same apps with one application middleware.
+    realistic: dict[str, Outcome] = field(default_factory=dict)
     scaling: dict[tuple[str, str, int], Outcome] = field(default_factory=dict)
     wrk: dict[str, list[WrkResult]] = field(default_factory=dict)
     wrk_note: str | None = None
@@ -127,7 +131,7 @@ class Results:
 class Job:
     """One server process to start and measure."""
 
-    key: tuple[str, str, int]  # (dimension or "base", variant, size)
+    key: tuple[str, str, int]  # (dimension, "base" or "realistic"; variant; size)
     spec: ServerSpec
     kinds: tuple[RequestKind, ...]
     weight: float  # rough relative duration, to schedule long jobs first
@@ -222,16 +226,19 @@ def prepare_pythons(settings: Settings, results: Results) -> None:
 
 
 def plan_jobs(settings: Settings, results: Results) -> list[Job]:
-    """Server jobs of sections 1 and 3."""
+    """Server jobs of sections 1, 1b and 3."""
     jobs: list[Job] = []
 
     def spec(variant: str, *args: str) -> ServerSpec:
         return ServerSpec(variant, results.pythons[variant], tuple(args), settings.valgrind)
 
     if "callgrind" in settings.sections:
-        for variant in settings.variants:
-            if variant in results.pythons:
-                jobs.append(Job(("base", variant, 0), spec(variant), BASE_KINDS, len(BASE_KINDS)))
+        for table, args in (("base", ()), ("realistic", ("--with-app-middleware",))):
+            for variant in settings.variants:
+                if variant in results.pythons:
+                    jobs.append(
+                        Job((table, variant, 0), spec(variant, *args), BASE_KINDS, len(BASE_KINDS))
+                    )
     if "scaling" in settings.sections:
         for dimension, sizes in SCALING_SIZES.items():
             for variant in SCALING_VARIANTS[dimension]:
@@ -293,7 +300,7 @@ def _first_error_line(text: str) -> str:
 
 
 def run_server_jobs(settings: Settings, results: Results, workdir: Path) -> None:
-    """Sections 1 and 3 (in parallel under callgrind: counts do not depend on load)."""
+    """Sections 1, 1b and 3 (in parallel under callgrind: counts do not depend on load)."""
     jobs = plan_jobs(settings, results)
     if not jobs:
         return
@@ -306,6 +313,8 @@ def run_server_jobs(settings: Settings, results: Results, workdir: Path) -> None
     for job, outcome in zip(jobs, outcomes):
         if job.key[0] == "base":
             results.base[job.key[1]] = outcome
+        elif job.key[0] == "realistic":
+            results.realistic[job.key[1]] = outcome
         else:
             results.scaling[job.key] = outcome
 

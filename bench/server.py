@@ -3,6 +3,7 @@
 Usage::
 
     python bench/server.py VARIANT PORT [--origins N | --routes N | --globs N] [--big-headers]
+                           [--with-app-middleware]
 
 ``VARIANT`` is one of ``bare`` (plain aiohttp), ``ours`` (this repository's
 ``aiohttp_cors``, taken from ``src/``), ``cors081`` (aiohttp-cors 0.8.1, must be
@@ -23,6 +24,15 @@ Default app: resource ``/api`` with GET and POST (CORS-enabled) and ``/plain``
 ``--big-headers`` raises aiohttp's header limits to 1 MiB so that hostile
 preflights reach the CORS layer.
 
+``--with-app-middleware`` gives the app one ordinary, no-op application
+middleware (:func:`app_middleware`), as real applications almost always have
+(error pages, sessions, auth).  aiohttp charges a fixed cost per request for an
+app's *first* middleware (it then wraps the handler chain and adds its own
+current-app middleware); in a bare app a CORS package that works as a
+middleware pays that cost alone, in a realistic app it is already paid.  CORS
+middlewares come first (outermost), so inner middlewares' responses get CORS
+headers too.
+
 When the server listens it prints one JSON line to stdout:
 ``{"ready": true, "port": ..., "pid": ..., ...}``.  It stops on SIGTERM/SIGINT.
 """
@@ -38,7 +48,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +71,14 @@ class Unsupported(Exception):
 async def handler(request: web.Request) -> web.Response:
     """The measured handler: as cheap as possible."""
     return web.Response(text="ok")
+
+
+@web.middleware
+async def app_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A stand-in for an application's own middleware: does nothing."""
+    return await handler(request)
 
 
 def glob_pattern(i: int) -> str:
@@ -99,12 +117,18 @@ def add_routes(app: web.Application, routes: int) -> list[web.AbstractRoute]:
 
 
 def build_app(
-    variant: str, *, origins: int = 1, routes: int = 0, globs: int = 0
+    variant: str,
+    *,
+    origins: int = 1,
+    routes: int = 0,
+    globs: int = 0,
+    with_app_middleware: bool = False,
 ) -> web.Application:
     """Build the application of *variant* for the given scenario."""
     if globs and variant != "ours":
         raise Unsupported(f"{variant} has no origin patterns")
     keys = origin_list(origins, globs)
+    own_middlewares = [app_middleware] if with_app_middleware else []
 
     if variant == "middlewares":
         # Installed only in the middlewares venv: imported by name.
@@ -118,9 +142,10 @@ def build_app(
             allow_headers=list(ALLOW_HEADERS),
             max_age=MAX_AGE,
         )
-        app = web.Application(middlewares=[middleware])
+        app = web.Application(middlewares=[middleware, *own_middlewares])
     else:
-        app = web.Application()
+        # ours: aiohttp_cors.setup() inserts its middleware before these.
+        app = web.Application(middlewares=own_middlewares)
 
     cors_routes = add_routes(app, routes)
 
@@ -205,6 +230,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     scenario.add_argument("--routes", type=int, default=0, help="CORS-enabled /r{i} routes")
     scenario.add_argument("--globs", type=int, default=0, help="origin patterns in defaults")
     parser.add_argument("--big-headers", action="store_true", help="1 MiB header limits")
+    parser.add_argument(
+        "--with-app-middleware",
+        action="store_true",
+        help="add one no-op application middleware (a realistic app)",
+    )
     return parser.parse_args(argv)
 
 
@@ -212,7 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = parse_args(argv)
     try:
-        app = build_app(args.variant, origins=args.origins, routes=args.routes, globs=args.globs)
+        app = build_app(
+            args.variant,
+            origins=args.origins,
+            routes=args.routes,
+            globs=args.globs,
+            with_app_middleware=args.with_app_middleware,
+        )
     except Unsupported as exc:
         print(json.dumps({"unsupported": str(exc)}), flush=True)
         return EXIT_UNSUPPORTED

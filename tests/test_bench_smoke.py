@@ -54,6 +54,14 @@ def test_bench_runs_and_reports_bare_and_ours(tmp_path: Path) -> None:
         assert all(int(cell.split()[0].replace(",", "")) > 0 for cell in cells), cells
     assert "⚠" not in costs, costs
 
+    # Section 1b: the same with one application middleware in every app.
+    realistic = _section(report, "1b. Realistic app")
+    for variant in ("bare", "ours"):
+        cells = _row(realistic, variant)
+        assert len(cells) == 4, cells
+        assert all(NUMBER.match(cell) for cell in cells), cells
+    assert "⚠" not in realistic, realistic
+
     # Section 4: the hostile preflights reached both servers and got answers.
     hostile = _section(report, "4. ")
     for variant in ("bare", "ours"):
@@ -65,3 +73,4 @@ def test_bench_runs_and_reports_bare_and_ours(tmp_path: Path) -> None:
     targets = _section(report, "Targets")
     assert re.search(r"^(PASS|FAIL)\s+ours hostile preflights", targets, re.M), targets
     assert re.search(r"^SKIP\s+GET allowed overhead", targets, re.M), targets
+    assert re.search(r"^SKIP\s+GET allowed overhead.*\(realistic app\):", targets, re.M), targets
