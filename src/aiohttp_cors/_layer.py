@@ -104,12 +104,11 @@ def _refused(request: web.BaseRequest, refusal: Refusal) -> PreflightResponse:
     return PreflightResponse(status=403, text=_REFUSAL_PREFIX + refusal.message)
 
 
-_STRIPPED = tuple(str(name) for name in ACTUAL_RESPONSE_HEADERS)
-_ACAO_NAME, _ACAC_NAME, _ACEH_NAME = _STRIPPED
+_ACAO, _ACAC, _ACEH = ACTUAL_RESPONSE_HEADERS
 
 
 def _strip(headers: Any) -> None:
-    for name in _STRIPPED:
+    for name in ACTUAL_RESPONSE_HEADERS:
         if name in headers:
             del headers[name]
 
@@ -135,9 +134,9 @@ class CorsLayer:
         origins = req_headers.getall(_ORIGIN, ())
         methods = req_headers.getall(_ACRM, ())
         if not origins or not methods:
-            if request.match_info.http_exception is None:
-                return None  # a plain OPTIONS, and the application has a handler for it
             error = request.match_info.http_exception
+            if error is None:
+                return None  # a plain OPTIONS, and the application has a handler for it
             if not self._adapter.is_enabled(await self._adapter.path_resource(request, error)):
                 return None
             if not origins:
@@ -255,7 +254,7 @@ class CorsLayer:
             origin = req_headers.get(_ORIGIN)
             if origin is None:
                 # No CORS headers then, not even ones the handler set (CONTRACT §3.3).
-                if _ACAO_NAME in headers or _ACAC_NAME in headers or _ACEH_NAME in headers:
+                if _ACAO in headers or _ACAC in headers or _ACEH in headers:
                     _strip(headers)
                 return _DONE
             grant = policy.exact.get(origin)
