@@ -91,7 +91,11 @@ async def test_overridden_get_request_config_is_called_per_request(aiohttp_clien
         "/t", headers={"Origin": "https://tenant.example", "Access-Control-Request-Method": "PUT"}
     )
     assert pre.status == 200
-    assert calls == ["GET", "GET", "PUT"]
+    pre = await client.options(
+        "/t", headers={"Origin": "https://other.example", "Access-Control-Request-Method": "PUT"}
+    )
+    assert pre.status == 403  # asked again, not answered from a remembered preflight target
+    assert calls == ["GET", "GET", "PUT", "PUT"]
 
 
 async def test_resource_config_of_one_domain_does_not_answer_another_domain(

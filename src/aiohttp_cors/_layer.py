@@ -32,7 +32,6 @@ from ._policy import (
     RefusalReason,
     check_preflight_origin,
     decide_preflight,
-    is_request_method,
     merge_vary,
     method_refusal,
 )
@@ -151,43 +150,56 @@ class CorsLayer:
                 ),
             )
         method = methods[0] if len(methods) == 1 else ", ".join(methods)
-        ours, found = await self._adapter.preflight_target(
-            request, method if is_request_method(method) else None
-        )
+        ours, found = await self._adapter.preflight_target(request, method)
         if not ours:
             return None
-        checked = check_preflight_origin(origins)
-        if isinstance(checked, Refusal):
-            return _refused(request, checked)
-        origin = checked
-        if found is None:
-            return _refused(request, method_refusal(method))
-        policy, served = found
         decision: PreflightAnswer | None
-        request_headers = tuple(req_headers.getall(_ACRH, ()))
-        private_network = tuple(req_headers.getall(_ACRPN, ()))
-        if policy.has_callables:
+        if found is None or found[0].has_callables:
+            checked = check_preflight_origin(origins)
+            if isinstance(checked, Refusal):
+                return _refused(request, checked)
+            if found is None:
+                return _refused(request, method_refusal(method))
+            policy, served = found
             try:
-                grant = await policy.match_async(origin)
+                grant = await policy.match_async(checked)
             except PredicateError as exc:
                 log_predicate_failure(policy, exc)
                 return _refused(
                     request,
-                    Refusal(RefusalReason.PREDICATE_FAILED, f"origin '{origin}' is not allowed"),
+                    Refusal(RefusalReason.PREDICATE_FAILED, f"origin '{checked}' is not allowed"),
                 )
             decision = decide_preflight(
-                origin, grant, method, served, request_headers, private_network
+                checked,
+                grant,
+                method,
+                served,
+                req_headers.getall(_ACRH, ()),
+                req_headers.getall(_ACRPN, ()),
             )
         else:
             # Browsers repeat the same preflights: remember a bounded number of
-            # decisions per policy (they depend on nothing else).
-            key = (origin, method, served, request_headers, private_network)
+            # decisions per policy (they depend on nothing else), so a repeat
+            # costs one lookup — origin validation included.
+            policy, served = found
+            request_headers = tuple(req_headers.getall(_ACRH, ()))
+            private_network = tuple(req_headers.getall(_ACRPN, ()))
+            key = (tuple(origins), method, served, request_headers, private_network)
             cache = policy.preflight_cache
             decision = cache.get(key)
             if decision is None:
-                decision = decide_preflight(
-                    origin, policy.match(origin), method, served, request_headers, private_network
-                )
+                checked = check_preflight_origin(origins)
+                if isinstance(checked, Refusal):
+                    decision = PreflightAnswer(None, checked)
+                else:
+                    decision = decide_preflight(
+                        checked,
+                        policy.match(checked),
+                        method,
+                        served,
+                        request_headers,
+                        private_network,
+                    )
                 if len(cache) >= _PREFLIGHT_CACHE_SIZE:
                     cache.clear()
                 cache[key] = decision

@@ -226,6 +226,7 @@ class OriginPolicy:
         "globs",
         "has_callables",
         "ordered",
+        "per_request",
         "preflight_cache",
         "wildcard",
     )
@@ -236,6 +237,8 @@ class OriginPolicy:
         self.failed_predicates: set[str] = set()
         #: Recent preflight decisions, filled and bounded by the aiohttp layer.
         self.preflight_cache: dict[tuple[Any, ...], PreflightAnswer] = {}
+        #: Set on policies chosen per request (a view's own get_request_config).
+        self.per_request = False
         grants: dict[ResourceOptions, Grant] = {}
 
         def grant(options: ResourceOptions) -> Grant:

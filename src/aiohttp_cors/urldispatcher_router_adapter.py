@@ -15,13 +15,20 @@ from typing import Any, Union
 
 from aiohttp import hdrs, web
 from aiohttp.web_exceptions import HTTPException
-from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
+from aiohttp.web_urldispatcher import (
+    AbstractResource,
+    AbstractRoute,
+    Domain,
+    MaskDomain,
+    MatchedSubAppResource,
+)
 
 from ._policy import (
     MethodPolicy,
     NormalizedConfig,
     OriginPolicy,
     compile_policy,
+    is_request_method,
     normalize_config,
 )
 from .abc import AbstractRouterAdapter
@@ -86,6 +93,7 @@ class ViewPolicies:
             policy = self._compiled.get(key)
             if policy is None:
                 policy = compile_policy(normalize_config(config))
+                policy.per_request = True
                 if len(self._compiled) < 256:
                     self._compiled[key] = policy
             return policy
@@ -96,6 +104,7 @@ class ViewPolicies:
 
 _MIXIN_GET_REQUEST_CONFIG = CorsViewMixin.get_request_config.__func__  # type: ignore[attr-defined]
 _NOTHING_ALLOWED = compile_policy({})
+_NOTHING_ALLOWED.per_request = True
 
 
 RoutePolicy = Union[OriginPolicy, ViewPolicies]
@@ -136,6 +145,32 @@ def view_class(handler: Any) -> type | None:
     return None
 
 
+_TARGET_CACHE_SIZE = 1024
+_ROUTED_BY_PATH = (web.PlainResource, web.DynamicResource, web.StaticResource)
+
+
+def _standard_router(router: web.UrlDispatcher) -> bool:
+    """Whether routing in ``router`` depends only on the Host header, path and method.
+
+    True when every resource, in sub-applications too, is one of aiohttp's
+    own path-based resources or a sub-application mounted by prefix or by
+    domain; a custom resource or rule could look at anything.
+    """
+    for resource in router.resources():
+        kind = type(resource)
+        if kind in _ROUTED_BY_PATH:
+            continue
+        info = resource.get_info()
+        if kind is MatchedSubAppResource:
+            if type(info.get("rule")) not in (Domain, MaskDomain):
+                return False
+        elif kind is not web.PrefixedSubAppResource:
+            return False
+        if not _standard_router(info["app"].router):
+            return False
+    return True
+
+
 class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
     """CORS registry for aiohttp's ``UrlDispatcher``: resources, routes and views.
 
@@ -154,6 +189,8 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         )
         self._defaults_policy = compile_policy(self._defaults)
         self._entries: dict[AbstractResource, _Entry] = {}
+        self._target_cache: dict[tuple[Any, ...], tuple[bool, MethodPolicy]] = {}
+        self._standard: bool | None = None
         #: The request path's table: matched route → policy, or DISABLED.
         self.route_policies: dict[AbstractRoute, RoutePolicy | _Disabled] = {}
 
@@ -174,6 +211,7 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         refused configuration leaves no trace and can be corrected and re-added.
         """
         normalized = normalize_config(config, strict=self.strict)
+        self._target_cache.clear()
         if isinstance(routing_entity, (web.Resource, web.StaticResource)):
             resource: AbstractResource = routing_entity
             if resource in self._entries:
@@ -291,6 +329,39 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         return None if match_info.http_exception is not None else match_info.route.resource
 
     async def preflight_target(
+        self, request: web.Request, method: str
+    ) -> tuple[bool, MethodPolicy]:
+        """Whether a preflight is this package's to answer, and the policy answering it.
+
+        ``method`` is the Access-Control-Request-Method value as sent; one that
+        is not a method token is answered as "no route serves it". Resolving
+        the requested method through the router costs a request
+        clone and a second routing pass; when every resource is one of
+        aiohttp's own (routing then depends only on the Host header, the path
+        and the method) and the router is frozen, recent answers are remembered.
+        """
+        valid = method if is_request_method(method) else None
+        cacheable = self._router.frozen and self._standard_routing()
+        if not cacheable:
+            return await self._resolve_target(request, valid)
+        key = (request.headers.get(hdrs.HOST), request.rel_url.raw_path, method)
+        found = self._target_cache.get(key)
+        if found is None:
+            found = await self._resolve_target(request, valid)
+            policy = found[1]
+            # A view whose get_request_config is overridden answers per request.
+            if policy is None or not policy[0].per_request:
+                if len(self._target_cache) >= _TARGET_CACHE_SIZE:
+                    self._target_cache.clear()
+                self._target_cache[key] = found
+        return found
+
+    def _standard_routing(self) -> bool:
+        if self._standard is None:
+            self._standard = _standard_router(self._router)
+        return self._standard
+
+    async def _resolve_target(
         self, request: web.Request, method: str | None
     ) -> tuple[bool, MethodPolicy]:
         """Whether a preflight is this package's to answer, and the policy answering it.
