@@ -11,7 +11,7 @@ A drop-in successor of aiohttp-cors 0.8.1::
 
 from __future__ import annotations
 
-from ._errors import CorsConfigurationError, CorsSecurityWarning
+from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
 from ._policy import RefusalReason
 from .cors_config import APP_CONFIG_KEY, CorsConfig, setup
 from .mixin import CorsViewMixin, custom_cors
@@ -23,6 +23,7 @@ __all__ = [
     "APP_CONFIG_KEY",
     "CorsConfig",
     "CorsConfigurationError",
+    "CorsConfigurationWarning",
     "CorsSecurityWarning",
     "CorsViewMixin",
     "RefusalReason",

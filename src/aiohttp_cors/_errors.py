@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CorsConfigurationError", "CorsSecurityWarning"]
+__all__ = ["CorsConfigurationError", "CorsConfigurationWarning", "CorsSecurityWarning"]
 
 
 class CorsSecurityWarning(UserWarning):
@@ -20,6 +20,16 @@ class CorsSecurityWarning(UserWarning):
     ``allow_credentials=True`` (every web site may read credentialed responses)
     or for ``http://`` origins with credentials (a network attacker can forge
     such an origin). ``setup(app, strict=True)`` turns these warnings into errors.
+    """
+
+
+class CorsConfigurationWarning(UserWarning):
+    """A configuration that is accepted but cannot work as written, or is pointless.
+
+    For example a header browsers never let pages send (``Cookie``) in
+    ``allow_headers``, or an origin key with a path, which no browser ever
+    sends. The setting is kept (it simply never matches), as aiohttp-cors
+    0.8.1 kept it; ``setup(app, strict=True)`` turns these warnings into errors.
     """
 
 
@@ -40,8 +50,3 @@ class CorsConfigurationError(ValueError):
             message = f"{len(self.problems)} problems in the CORS configuration:\n{lines}"
         super().__init__(message)
 
-
-def raise_if_any(problems: list[str]) -> None:
-    """Raise one :class:`CorsConfigurationError` listing ``problems``, if there are any."""
-    if problems:
-        raise CorsConfigurationError(problems)

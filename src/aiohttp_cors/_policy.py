@@ -1,24 +1,16 @@
 """The pure CORS policy core: configuration in, header decisions out.
 
 Nothing here imports aiohttp. A configuration mapping (origin key →
-:class:`ResourceOptions`) is checked and compiled once into an immutable
+:class:`ResourceOptions`) is checked once into a *layer*; a stack of layers
+(a route's config over its resource's over ``defaults``, as aiohttp-cors
+0.8.1 stacked them in a ``ChainMap``) is compiled once into an immutable
 :class:`OriginPolicy` whose :class:`Grant` objects hold ready-made header
-values; at request time the aiohttp layer only looks things up and copies
-strings (STYLE: precompute, keep the request path flat).
+values. At request time the aiohttp layer only looks things up.
 
-Origin keys and how they are matched, in this order:
-
-1. exact origins (``"https://app.example.com"``, ``"null"``): one dict lookup;
-2. glob strings (``"https://*.example.com"``, ``"http://localhost:*"``),
-   compiled ``re.Pattern`` objects (always ``fullmatch``) and callables
-   ``(origin) -> bool`` (sync or async), in the order they were configured;
-   all globs of a policy share one index whose cost does not grow with their number;
-3. ``"*"``: any valid origin except ``null``.
-
-Layered configurations (route over resource over ``defaults``) are merged key
-by key first — a later layer replaces an earlier layer's options for the same
-key, new keys are appended — and the merged mapping is compiled as above, so an
-exact origin from ``defaults`` still wins over a route's ``"*"`` (as in 0.8.1).
+Lookup is by origin, never field by field: the exact origin through every
+layer, then patterns (globs, compiled regexes, predicates) layer by layer,
+then ``"*"`` through every layer. Only a valid serialized origin is ever
+looked up; ``"*"`` never answers ``null`` (``"null"`` must be listed).
 """
 
 from __future__ import annotations
@@ -29,61 +21,46 @@ import os
 import re
 import sys
 import warnings
+from collections import ChainMap
 from collections.abc import Awaitable, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
 from multidict import istr
 
-from ._errors import CorsConfigurationError, CorsSecurityWarning
+from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
 from ._patterns import GlobIndex, OriginGlob, is_glob, parse_glob
-from ._syntax import (
-    is_token,
-    normalize_configured_origin,
-    parse_header_name_list,
-    parse_request_origin,
-)
+from ._syntax import is_token, normalize_configured_origin
 from .resource_options import ResourceOptions
 
 __all__ = [
     "Grant",
-    "OriginKey",
+    "Layer",
     "OriginPolicy",
-    "PreflightAnswer",
+    "Problems",
     "Refusal",
     "RefusalReason",
     "compile_policy",
-    "decide_preflight",
     "exposable_header_names",
-    "is_request_method",
     "merge_vary",
-    "method_refusal",
     "normalize_config",
+    "parse_requested_headers",
 ]
 
 OriginPredicate = Callable[[str], Union[bool, Awaitable[bool]]]
-#: A configuration key after normalisation: a canonical origin, ``"*"``,
-#: ``"null"``, an :class:`OriginGlob`, a compiled regex or a predicate.
-OriginKey = Union[str, OriginGlob, "re.Pattern[str]", OriginPredicate]
-NormalizedConfig = dict[Any, ResourceOptions]
+#: A checked configuration mapping: origin key (canonical origin, ``"*"``,
+#: ``"null"``, :class:`OriginGlob`, compiled regex or predicate) → options.
+Layer = Mapping[Any, ResourceOptions]
 
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
-# Fetch "CORS-safelisted response-header name": always readable, never worth listing.
-_SAFELISTED_RESPONSE = frozenset(
-    {
-        "cache-control",
-        "content-language",
-        "content-length",
-        "content-type",
-        "expires",
-        "last-modified",
-        "pragma",
-    }
+# The names aiohttp-cors 0.8.1 left out of ``expose_headers="*"`` (the old CORS
+# spec's "simple response headers"), spelled as aiohttp spells them.
+_SIMPLE_RESPONSE_HEADERS = frozenset(
+    {"Cache-Control", "Content-Language", "Content-Type", "Expires", "Last-Modified", "Pragma"}
 )
-_NEVER_EXPOSED = frozenset({"set-cookie", "set-cookie2"})
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 # Header names as multidict's case-insensitive strings: aiohttp's header maps
-# find them without case-folding again (they are plain ``str`` elsewhere).
+# find them without case-folding again.
 ACAO = istr("Access-Control-Allow-Origin")
 ACAC = istr("Access-Control-Allow-Credentials")
 ACEH = istr("Access-Control-Expose-Headers")
@@ -91,21 +68,22 @@ ACAM = istr("Access-Control-Allow-Methods")
 ACAH = istr("Access-Control-Allow-Headers")
 ACMA = istr("Access-Control-Max-Age")
 ACAPN = istr("Access-Control-Allow-Private-Network")
-VARY = istr("Vary")
-#: Response headers this package owns on actual responses; a handler's own
-#: values for them are replaced or removed (CONTRACT §3.3).
+#: The headers this package owns on actual responses.
 ACTUAL_RESPONSE_HEADERS = (ACAO, ACAC, ACEH)
-PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
-PREFLIGHT_VARY_PNA = (*PREFLIGHT_VARY, "Access-Control-Request-Private-Network")
-_PREFLIGHT_VARY = ", ".join(PREFLIGHT_VARY)
-_PREFLIGHT_VARY_PNA = ", ".join(PREFLIGHT_VARY_PNA)
+PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+PREFLIGHT_VARY_PNA = PREFLIGHT_VARY + ", Access-Control-Request-Private-Network"
+
+#: Most names accepted in Access-Control-Request-Headers; browsers send a few dozen at most.
+MAX_REQUESTED_HEADERS = 256
+#: Longest request value quoted back in a refusal text.
+_MAX_SHOWN = 200
 
 
 class RefusalReason(str, enum.Enum):
     """Stable codes for every way a CORS request can be refused.
 
-    Each refusal is logged once on the ``aiohttp_cors`` logger at DEBUG with
-    its code; the values are part of the public API and never change.
+    Each refusal is logged on the ``aiohttp_cors`` logger at DEBUG with its
+    code; the values are part of the public API and never change.
     """
 
     ORIGIN_MISSING = "origin_missing"
@@ -118,30 +96,71 @@ class RefusalReason(str, enum.Enum):
     PRIVATE_NETWORK_NOT_ALLOWED = "private_network_not_allowed"
 
 
-class Refusal:
-    """A refused preflight: a stable ``code`` and the human-readable ``message``."""
+class Refusal(Exception):
+    """A refused preflight: a stable ``code`` and the text sent in the 403 body.
 
-    __slots__ = ("code", "message")
+    The texts are aiohttp-cors 0.8.1's, which applications' tests assert.
+    """
 
     def __init__(self, code: RefusalReason, message: str) -> None:
+        super().__init__(message)
         self.code = code
         self.message = message
 
-    def __repr__(self) -> str:
-        return f"Refusal({self.code.value!r}, {self.message!r})"
+    @classmethod
+    def origin_missing(cls) -> Refusal:
+        return cls(RefusalReason.ORIGIN_MISSING, "origin header is not specified in the request")
+
+    @classmethod
+    def method_missing(cls) -> Refusal:
+        return cls(
+            RefusalReason.METHOD_MISSING, "'Access-Control-Request-Method' header is not specified"
+        )
+
+    @classmethod
+    def method_not_allowed(cls, method: str, origin: str) -> Refusal:
+        return cls(
+            RefusalReason.METHOD_NOT_ALLOWED,
+            f"request method {_shown(method)!r} is not allowed for {_shown(origin)!r} origin",
+        )
+
+    @classmethod
+    def no_origins(cls) -> Refusal:
+        return cls(RefusalReason.ORIGIN_NOT_ALLOWED, "no origins are allowed")
+
+    @classmethod
+    def origin_not_allowed(cls, origin: str, code: RefusalReason) -> Refusal:
+        return cls(code, f"origin '{_shown(origin)}' is not allowed")
+
+    @classmethod
+    def headers_not_allowed(cls, names: Sequence[str]) -> Refusal:
+        listed = ", ".join(_shown(name) for name in names[:20])
+        return cls(
+            RefusalReason.HEADERS_NOT_ALLOWED,
+            f"headers are not allowed: {listed}" + (", ..." if len(names) > 20 else ""),
+        )
+
+    @classmethod
+    def private_network_not_allowed(cls, origin: str) -> Refusal:
+        return cls(
+            RefusalReason.PRIVATE_NETWORK_NOT_ALLOWED,
+            f"private network access is not allowed for {_shown(origin)!r} origin",
+        )
+
+
+def _shown(value: str) -> str:
+    """A request value bounded for a refusal text (a 403 body, never a header)."""
+    return value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "..."
 
 
 class Grant:
     """What an allowed origin receives: one :class:`ResourceOptions`, precompiled."""
 
     __slots__ = (
-        "actual_set",
-        "actual_unset",
         "credentials",
         "expose_all",
         "expose_value",
         "headers",
-        "headers_all",
         "max_age",
         "methods",
         "options",
@@ -152,93 +171,50 @@ class Grant:
         self.options = options
         self.credentials = options.allow_credentials
         self.expose_all = options.expose_headers == "*"
-        self.expose_value: str | None = (
-            ",".join(options.expose_headers)
+        # 0.8.1 joined a frozenset (an order that changes between processes);
+        # sorting gives the same names in one stable order.
+        self.expose_value = (
+            ",".join(sorted(options.expose_headers))
             if options.expose_headers and options.expose_headers != "*"
             else None
         )
-        self.headers_all = options.allow_headers == "*"
-        self.headers = frozenset(
-            () if options.allow_headers == "*" else (h.lower() for h in options.allow_headers)
-        )
+        self.headers = options.allow_headers  # "*" or upper-cased names
         self.max_age = None if options.max_age is None else str(options.max_age)
         self.methods = options.allow_methods
         self.private_network = options.allow_private_network
-        # Fixed headers of actual responses, and those to remove, decided once.
-        fixed: list[tuple[str, str]] = []
-        if self.credentials:
-            fixed.append((ACAC, "true"))
-        if self.expose_value is not None:
-            fixed.append((ACEH, self.expose_value))
-        self.actual_set = tuple(fixed)
-        unset = []
-        if not self.credentials:
-            unset.append("Access-Control-Allow-Credentials")
-        if self.expose_value is None and not self.expose_all:
-            unset.append("Access-Control-Expose-Headers")
-        self.actual_unset = tuple(unset)
 
-    def method_allowed(self, method: str, served: bool) -> bool:
-        """Fetch §4.8 method check: safelisted methods pass; else ``allow_methods`` decides.
-
-        With ``allow_methods=None`` a method passes when the route or resource
-        serves it (``served``). Comparison is byte-exact: ``patch`` is not ``PATCH``.
-        """
-        if method in SAFELISTED_METHODS:
-            return True
+    def allows_method(self, method: str) -> bool:
+        """Whether ``allow_methods`` names ``method``, compared byte for byte (Fetch §4.8)."""
         methods = self.methods
-        if methods is None:
-            return served
-        return methods == "*" or method in methods
+        return methods is not None and (methods == "*" or method in methods)
 
     def decorate_actual(self, headers: MutableMapping[str, str], origin: str) -> None:
         """Set the CORS headers of an actual response for an allowed ``origin``.
 
-        Assignment replaces any value a handler set, and headers this grant
-        does not send are removed, so exactly one line of each results and
-        the policy's decision wins (CONTRACT §3.3).
+        Order and values are 0.8.1's. Assignment replaces any value a handler
+        set and headers this grant does not send are removed, so exactly one
+        line of each results and the policy's decision wins.
         """
-        headers[ACAO] = origin
-        for name, value in self.actual_set:
-            headers[name] = value
-        for name in self.actual_unset:
-            if name in headers:
-                del headers[name]
         if self.expose_all:
-            value = exposable_header_names(headers)
-            if value:
-                headers[ACEH] = value
-            elif ACEH in headers:
-                del headers[ACEH]
-
-
-class PredicateError(Exception):
-    """An origin predicate raised; the request is refused and the error logged."""
+            headers[ACEH] = exposable_header_names(headers)
+        elif self.expose_value is not None:
+            headers[ACEH] = self.expose_value
+        elif ACEH in headers:
+            del headers[ACEH]
+        headers[ACAO] = origin
+        if self.credentials:
+            headers[ACAC] = "true"
+        elif ACAC in headers:
+            del headers[ACAC]
 
 
 class OriginPolicy:
-    """A compiled configuration mapping: answers "which Grant, if any, for this origin?"."""
+    """A compiled stack of layers: answers "which Grant, if any, for this origin?"."""
 
-    __slots__ = (
-        "config",
-        "exact",
-        "failed_predicates",
-        "globs",
-        "has_callables",
-        "ordered",
-        "per_request",
-        "preflight_cache",
-        "wildcard",
-    )
+    __slots__ = ("empty", "exact", "globs", "has_callables", "ordered", "wildcard")
 
-    def __init__(self, config: Mapping[Any, ResourceOptions]) -> None:
-        self.config: Mapping[Any, ResourceOptions] = dict(config)
-        #: Predicates whose failure was logged with a traceback (see the aiohttp layer).
-        self.failed_predicates: set[str] = set()
-        #: Recent preflight decisions, filled and bounded by the aiohttp layer.
-        self.preflight_cache: dict[tuple[Any, ...], PreflightAnswer] = {}
-        #: Set on policies chosen per request (a view's own get_request_config).
-        self.per_request = False
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        """Compile ``layers``, highest precedence first (0.8.1's ChainMap order)."""
         grants: dict[ResourceOptions, Grant] = {}
 
         def grant(options: ResourceOptions) -> Grant:
@@ -247,43 +223,53 @@ class OriginPolicy:
                 found = grants[options] = Grant(options)
             return found
 
+        self.empty = not any(layers)
         self.exact: dict[str, Grant] = {}
         self.wildcard: Grant | None = None
         globs: list[tuple[OriginGlob, tuple[int, Grant]]] = []
         ordered: list[tuple[int, Any, Grant]] = []
-        for position, (key, options) in enumerate(config.items()):
-            if key == "*":
-                self.wildcard = grant(options)
-            elif isinstance(key, str):
-                self.exact[key] = grant(options)
-            elif isinstance(key, OriginGlob):
-                globs.append((key, (position, grant(options))))
-            else:
-                ordered.append((position, key, grant(options)))
+        seen_patterns: set[Any] = set()
+        for layer in layers:
+            for key, options in layer.items():
+                if key == "*":
+                    if self.wildcard is None:
+                        self.wildcard = grant(options)
+                elif isinstance(key, str):
+                    self.exact.setdefault(key, grant(options))
+                elif key not in seen_patterns:
+                    seen_patterns.add(key)
+                    position = len(globs) + len(ordered)
+                    if isinstance(key, OriginGlob):
+                        globs.append((key, (position, grant(options))))
+                    else:
+                        ordered.append((position, key, grant(options)))
         self.globs: GlobIndex[tuple[int, Grant]] | None = GlobIndex(globs) if globs else None
         self.ordered = tuple(ordered)
-        self.has_callables = any(not isinstance(k, re.Pattern) for _, k, _ in ordered)
-
-    def _patterns_or_wildcard(self, origin: str) -> Grant | None:
-        found = self.globs.match(origin) if self.globs is not None else None
-        for position, matcher, grant in self.ordered:
-            if found is not None and position > found[0]:
-                break
-            if matcher.fullmatch(origin) is not None:
-                return grant
-        if found is not None:
-            return found[1]
-        return self.wildcard if origin != "null" else None
+        self.has_callables = any(not isinstance(key, re.Pattern) for _, key, _ in ordered)
 
     def match(self, origin: str) -> Grant | None:
-        """The Grant for a canonical ``origin`` (sync: only for policies without callables)."""
+        """The Grant for a valid ``origin``, asking no predicates (policies without them)."""
         found = self.exact.get(origin)
         if found is not None:
             return found
-        return self._patterns_or_wildcard(origin)
+        glob_hit = self.globs.match(origin) if self.globs is not None else None
+        for position, matcher, grant in self.ordered:
+            if glob_hit is not None and position > glob_hit[0]:
+                break
+            if matcher.fullmatch(origin) is not None:
+                return grant
+        if glob_hit is not None:
+            return glob_hit[1]
+        return self.wildcard if origin != "null" else None
+
+    async def lookup(self, origin: str) -> Grant | None:
+        """The Grant for a valid ``origin``, asking predicates only when the policy has some."""
+        if self.has_callables:
+            return await self.match_async(origin)
+        return self.match(origin)
 
     async def match_async(self, origin: str) -> Grant | None:
-        """Like :meth:`match`, but also asks callables, awaiting async ones.
+        """Like :meth:`match`, also asking predicates (awaiting async ones).
 
         A predicate that raises makes the lookup raise :class:`PredicateError`.
         """
@@ -303,7 +289,7 @@ class OriginPolicy:
                 if inspect.isawaitable(verdict):
                     verdict = await verdict
             except Exception as exc:
-                raise PredicateError(repr(matcher)) from exc
+                raise PredicateError(predicate_name(matcher)) from exc
             if verdict is True:
                 return grant
         if glob_hit is not None:
@@ -311,60 +297,127 @@ class OriginPolicy:
         return self.wildcard if origin != "null" else None
 
 
-def _normalize_key(key: Any, problems: list[str]) -> Any:
-    if isinstance(key, OriginGlob):
-        return key
-    if isinstance(key, str):
-        if key in ("*", "null"):
-            return key
-        try:
-            return parse_glob(key) if is_glob(key) else normalize_configured_origin(key)
-        except ValueError as exc:
-            problems.append(str(exc))
-            return None
-    if isinstance(key, re.Pattern):
-        if not isinstance(key.pattern, str):
-            problems.append(f"origin regex {key.pattern!r} must be a str pattern, not bytes")
-        elif ":" not in key.pattern and key.fullmatch("null") is None:
+class PredicateError(Exception):
+    """An origin predicate raised; the origin is refused and the error logged."""
+
+
+def predicate_name(predicate: Any) -> str:
+    """A stable name for a predicate in log lines: its qualified name, never an address."""
+    module = getattr(predicate, "__module__", None) or ""
+    name = getattr(predicate, "__qualname__", None) or type(predicate).__qualname__
+    return f"{module}.{name}" if module else str(name)
+
+
+def compile_policy(layers: Sequence[Layer]) -> OriginPolicy:
+    """Compile a stack of layers, highest precedence first."""
+    return OriginPolicy(layers)
+
+
+# -- configuration checks -------------------------------------------------------------
+
+#: Problems found in a configuration: (warning category, message with a hint).
+Problems = list[tuple[type[Warning], str]]
+
+# Fetch "forbidden request-header": pages can never set these.
+_FORBIDDEN_REQUEST_HEADERS = frozenset(
+    {
+        "ACCEPT-CHARSET",
+        "ACCEPT-ENCODING",
+        "ACCESS-CONTROL-REQUEST-HEADERS",
+        "ACCESS-CONTROL-REQUEST-METHOD",
+        "CONNECTION",
+        "CONTENT-LENGTH",
+        "COOKIE",
+        "COOKIE2",
+        "DATE",
+        "DNT",
+        "EXPECT",
+        "HOST",
+        "KEEP-ALIVE",
+        "ORIGIN",
+        "REFERER",
+        "SET-COOKIE",
+        "TE",
+        "TRAILER",
+        "TRANSFER-ENCODING",
+        "UPGRADE",
+        "VIA",
+    }
+)
+_FORBIDDEN_REQUEST_PREFIXES = ("PROXY-", "SEC-", "ACCESS-CONTROL-REQUEST-")
+# Fetch "forbidden response-header name": scripts can never read these.
+_FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
+
+
+def _option_problems(key: Any, options: ResourceOptions) -> Problems:
+    """Settings of one options value that cannot work as written."""
+    problems: Problems = []
+    where = f"options for {key!r}"
+    if options.allow_headers != "*":
+        for name in sorted(options.allow_headers):
+            if name == "COOKIE":
+                problems.append(
+                    (
+                        CorsConfigurationWarning,
+                        f"{where}: allow_headers lists 'Cookie', which pages can never set; "
+                        "to let browsers send cookies, use allow_credentials=True",
+                    )
+                )
+            elif name in _FORBIDDEN_REQUEST_HEADERS or name.startswith(
+                _FORBIDDEN_REQUEST_PREFIXES
+            ):
+                problems.append(
+                    (
+                        CorsConfigurationWarning,
+                        f"{where}: allow_headers lists {name!r}, a header browsers set "
+                        "themselves (Fetch forbidden request-header); it has no effect, remove it",
+                    )
+                )
+    for field in ("allow_headers", "expose_headers", "allow_methods"):
+        value = getattr(options, field)
+        if isinstance(value, frozenset) and "*" in value:
             problems.append(
-                f"origin regex {key.pattern!r} can never match an origin (origins look like "
-                "'https://host[:port]'); include the scheme, e.g. r'https://app\\.example\\.com'"
+                (
+                    CorsConfigurationWarning,
+                    f"{where}: '*' inside {field} is a literal name, not a wildcard; "
+                    f"write {field}='*' to allow all",
+                )
             )
-        else:
-            return key
-        return None
-    if callable(key):
-        return key
-    problems.append(
-        f"origin key {key!r} must be an origin string, '*', a glob, a compiled regex or a "
-        f"callable, not {type(key).__name__}"
-    )
-    return None
+    if options.expose_headers != "*":
+        for name in sorted(options.expose_headers):
+            if name.lower() in _FORBIDDEN_RESPONSE_HEADERS:
+                problems.append(
+                    (
+                        CorsConfigurationWarning,
+                        f"{where}: expose_headers lists {name!r}, which scripts can never read "
+                        "(Fetch forbidden response-header name); remove it",
+                    )
+                )
+    for field in ("allow_headers", "expose_headers"):
+        value = getattr(options, field)
+        if isinstance(value, frozenset):
+            problems.extend(
+                (
+                    CorsConfigurationWarning,
+                    f"{where}: {field} lists {name!r}, which is not a valid header name "
+                    "(RFC 9110 token); it can never match",
+                )
+                for name in sorted(value)
+                if name != "*" and not is_token(name)
+            )
+    return problems
 
 
-def _options(key: Any, value: Any, problems: list[str]) -> ResourceOptions | None:
-    if isinstance(value, ResourceOptions):
-        return value
-    if isinstance(value, Mapping):
-        try:
-            return ResourceOptions.from_mapping(value)
-        except CorsConfigurationError as exc:
-            problems.extend(f"options for {key!r}: {p}" for p in exc.problems)
-            return None
-    problems.append(
-        f"options for {key!r} must be a ResourceOptions or a mapping of its fields, "
-        f"not {type(value).__name__}"
-    )
-    return None
-
-
-def _security_notes(key: Any, options: ResourceOptions) -> list[str]:
+def _security_problems(key: Any, options: ResourceOptions) -> Problems:
     if not options.allow_credentials:
         return []
     if key == "*":
         return [
-            "origin '*' with allow_credentials=True lets every web site read credentialed "
-            "responses (the request's origin is echoed); list the trusted origins instead"
+            (
+                CorsSecurityWarning,
+                "origin '*' with allow_credentials=True lets every web site read credentialed "
+                "responses (the request's origin is echoed); list the trusted origins instead",
+            )
         ]
     if isinstance(key, OriginGlob):
         scheme, host, source = key.scheme, key.host, key.source
@@ -376,10 +429,143 @@ def _security_notes(key: Any, options: ResourceOptions) -> list[str]:
         return []
     if scheme == "http" and host not in _LOOPBACK_HOSTS:
         return [
-            f"origin {source!r} uses http:// with allow_credentials=True; a network "
-            "attacker can impersonate a plain-http origin, prefer https://"
+            (
+                CorsSecurityWarning,
+                f"origin {source!r} uses http:// with allow_credentials=True; a network "
+                "attacker can impersonate a plain-http origin, prefer https://",
+            )
         ]
     return []
+
+
+def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
+    """The canonical form of an origin key; ``None`` when it is an error.
+
+    An origin string no browser can send is kept as written (it never
+    matches, as in 0.8.1) with a warning naming the fix.
+    """
+    if isinstance(key, OriginGlob):
+        return key
+    if isinstance(key, str):
+        if key in ("*", "null"):
+            return key
+        if is_glob(key):
+            try:
+                return parse_glob(key)
+            except ValueError as exc:
+                errors.append(str(exc))
+                return None
+        try:
+            return normalize_configured_origin(key)
+        except ValueError as exc:
+            hint = ""
+            if "\\" in key or key.startswith("^") or key.endswith("$"):
+                hint = "; to match origins with a regular expression, pass re.compile(...) as key"
+            problems.append(
+                (CorsConfigurationWarning, f"{exc}{hint}; this key can never match a request")
+            )
+            return key
+    if isinstance(key, re.Pattern):
+        if not isinstance(key.pattern, str):
+            errors.append(f"origin regex {key.pattern!r} must be a str pattern, not bytes")
+            return None
+        return key
+    if callable(key):
+        return key
+    errors.append(f"Origin must be string, got {key!r} ({type(key).__name__})")
+    return None
+
+
+def _options(key: Any, value: Any, errors: list[str]) -> ResourceOptions | None:
+    if isinstance(value, ResourceOptions):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return ResourceOptions.from_mapping(value)
+        except ValueError as exc:
+            errors.append(f"options for {key!r}: {exc}")
+            return None
+    errors.append(
+        "Origin options must be either aiohttp_cors.ResourceOptions instance or mapping, "
+        f"got {value!r} for origin {key!r}"
+    )
+    return None
+
+
+def parse_options(config: Mapping[Any, Any]) -> dict[Any, ResourceOptions]:
+    """``config`` with mapping-form values turned into :class:`ResourceOptions`, keys as given.
+
+    This is the form 0.8.1 kept (``CorsConfig.defaults``); raises
+    :class:`CorsConfigurationError` listing every bad value.
+    """
+    errors: list[str] = []
+    parsed: dict[Any, ResourceOptions] = {}
+    for key, value in config.items():
+        options = _options(key, value, errors)
+        if options is not None:
+            parsed[key] = options
+    if errors:
+        raise CorsConfigurationError(errors)
+    return parsed
+
+
+def normalize_config(config: Any, what: str = "config") -> tuple[list[Layer], Problems]:
+    """Check a user configuration mapping; return its layers and the problems found.
+
+    A ``ChainMap`` gives one layer per map (its lookup order is kept). Errors
+    (wrong types, unknown option keys, misused patterns) are raised together
+    as one :class:`CorsConfigurationError`; settings that are legal but cannot
+    work, or are dangerous, are returned as problems for the caller to warn
+    about (or to raise, in strict mode).
+    """
+    if config is None:
+        return [], []
+    if not isinstance(config, Mapping):
+        raise CorsConfigurationError([f"{what}: Config must be mapping, got {config!r}"])
+    maps = config.maps if isinstance(config, ChainMap) else [config]
+    errors: list[str] = []
+    problems: Problems = []
+    layers: list[Layer] = []
+    for mapping in maps:
+        if not isinstance(mapping, Mapping):
+            raise CorsConfigurationError([f"{what}: Config must be mapping, got {mapping!r}"])
+        layer: dict[Any, ResourceOptions] = {}
+        spelled: dict[Any, Any] = {}
+        for key, value in mapping.items():
+            normalized = _normalize_key(key, errors, problems)
+            options = _options(key, value, errors)
+            if normalized is None or options is None:
+                continue
+            problems.extend(_option_problems(key, options))
+            problems.extend(_security_problems(normalized, options))
+            if normalized in layer:
+                first = spelled[normalized]
+                problems.append(
+                    (
+                        CorsConfigurationWarning,
+                        f"origin keys {first!r} and {key!r} are the same origin; "
+                        f"keep one (the one spelled as browsers send it is used)",
+                    )
+                )
+                if key != normalized:
+                    continue  # the canonical spelling, if any, wins
+            layer[normalized] = options
+            spelled[normalized] = key
+        layers.append(layer)
+    if errors:
+        raise CorsConfigurationError(errors)
+    return layers, problems
+
+
+def report_problems(problems: Problems, *, strict: bool, seen: set[str]) -> None:
+    """Warn about each problem not reported before; in strict mode raise them all at once."""
+    fresh = [(category, message) for category, message in problems if message not in seen]
+    if strict and fresh:
+        raise CorsConfigurationError(f"{message} (strict mode)" for _, message in fresh)
+    level = _caller_stacklevel()
+    for category, message in fresh:
+        seen.add(message)
+        warnings.warn(message, category, stacklevel=level)
 
 
 def _caller_stacklevel() -> int:
@@ -393,85 +579,36 @@ def _caller_stacklevel() -> int:
     return level
 
 
-def normalize_config(
-    config: Any, *, strict: bool = False, what: str = "config"
-) -> NormalizedConfig:
-    """Check a user configuration mapping and return it normalised.
+# -- request-side helpers --------------------------------------------------------------
 
-    Every problem is collected and raised together as one
-    :class:`CorsConfigurationError`; dangerous but legal settings emit
-    :class:`CorsSecurityWarning`, or are problems too when ``strict``.
+
+def parse_requested_headers(lines: Sequence[str]) -> list[str]:
+    """Access-Control-Request-Headers as 0.8.1 read it: names upper-cased, empties dropped.
+
+    Several lines are joined with commas (RFC 9110 §5.3; 0.8.1 read only the
+    first). Duplicates are dropped, the request's order is kept.
     """
-    if config is None:
-        return {}
-    if not isinstance(config, Mapping):
-        raise CorsConfigurationError(
-            [f"{what} must be a mapping of origin → ResourceOptions, not {type(config).__name__}"]
-        )
-    problems: list[str] = []
-    notes: list[str] = []
-    result: NormalizedConfig = {}
-    for key, value in config.items():
-        normalized = _normalize_key(key, problems)
-        options = _options(key, value, problems)
-        if normalized is None or options is None:
-            continue
-        if normalized in result and result[normalized] != options:
-            problems.append(f"origin {key!r} is configured twice with different options")
-        result[normalized] = options
-        notes.extend(_security_notes(normalized, options))
-    if strict:
-        problems.extend(f"{n} (strict mode)" for n in notes)
-    if problems:
-        raise CorsConfigurationError(problems)
-    for note in notes:
-        warnings.warn(note, CorsSecurityWarning, stacklevel=_caller_stacklevel())
-    return result
+    joined = lines[0] if len(lines) == 1 else ",".join(lines)
+    names: dict[str, None] = {}
+    for item in joined.split(","):
+        name = item.strip(" \t").upper()
+        if name:
+            names[name] = None
+    return list(names)
 
 
-def compile_policy(*layers: Mapping[Any, ResourceOptions]) -> OriginPolicy:
-    """Merge normalised layers (earliest = lowest precedence) and compile them."""
-    merged: NormalizedConfig = {}
-    for layer in layers:
-        merged.update(layer)
-    return OriginPolicy(merged)
+def refused_header_names(names: Sequence[str], allowed: Any) -> list[str]:
+    """The requested names a grant does not allow.
 
-
-class PreflightAnswer:
-    """The outcome of a preflight: response ``headers`` on success, else a ``refusal``."""
-
-    __slots__ = ("headers", "refusal")
-
-    def __init__(self, headers: list[tuple[str, str]] | None, refusal: Refusal | None) -> None:
-        self.headers = headers
-        self.refusal = refusal
-
-
-def _refuse(code: RefusalReason, message: str) -> PreflightAnswer:
-    return PreflightAnswer(None, Refusal(code, message))
-
-
-def _shown(value: str, limit: int = 100) -> str:
-    """A request value made safe to put in a message: bounded and escaped."""
-    text = value[:limit].encode("unicode_escape").decode("ascii").replace("'", "\\'")
-    return text + "…" if len(value) > limit else text
-
-
-#: (policy for the requested method, whether the route/resource serves that method)
-MethodPolicy = Optional[tuple[OriginPolicy, bool]]
-
-
-def check_preflight_origin(origins: Sequence[str]) -> str | Refusal:
-    """Validate the Origin lines of a preflight: the origin, or a refusal if absent or malformed."""
-    if not origins:
-        return Refusal(RefusalReason.ORIGIN_MISSING, "origin header is not specified")
-    origin = origins[0] if len(origins) == 1 else None
-    if origin is None or parse_request_origin(origin) is None:
-        shown = _shown(", ".join(origins))
-        return Refusal(
-            RefusalReason.ORIGIN_MALFORMED, f"origin '{shown}' is not allowed (malformed)"
-        )
-    return origin
+    ``*`` is never granted (echoed, it would read as a wildcard), nor a name
+    that is not a token: browsers send only tokens, so anything else is
+    hand-made and is refused rather than copied into a response header.
+    """
+    if len(names) > MAX_REQUESTED_HEADERS:
+        return list(names)
+    if allowed == "*":
+        return [n for n in names if n == "*" or not is_token(n)]
+    return [n for n in names if n not in allowed or n == "*" or not is_token(n)]
 
 
 def is_request_method(method: str) -> bool:
@@ -479,99 +616,32 @@ def is_request_method(method: str) -> bool:
     return method != "*" and is_token(method)
 
 
-def method_refusal(method: str) -> Refusal:
-    """The refusal for a requested method no route or option allows."""
-    return Refusal(
-        RefusalReason.METHOD_NOT_ALLOWED, f"request method '{_shown(method)}' is not allowed"
-    )
-
-
-def decide_preflight(
-    origin: str,
-    grant: Grant | None,
-    method: str,
-    served: bool,
-    request_headers: Sequence[str],
-    private_network: Sequence[str],
-) -> PreflightAnswer:
-    """Decide a preflight once the origin's Grant is known (Fetch §4.8 CORS-preflight fetch).
-
-    ``grant`` is ``None`` when the origin is not allowed; ``served`` tells
-    whether the target serves ``method``. Returns the headers to send or a refusal.
-    """
-    if grant is None:
-        return _refuse(RefusalReason.ORIGIN_NOT_ALLOWED, f"origin '{origin}' is not allowed")
-    if not grant.method_allowed(method, served) or not is_request_method(method):
-        return PreflightAnswer(None, method_refusal(method))
-    names: list[str] | None = []
-    if request_headers:
-        names = parse_header_name_list(list(request_headers))
-        if names is None:
-            return _refuse(
-                RefusalReason.HEADERS_NOT_ALLOWED,
-                "headers are not allowed: the list is malformed or too long",
-            )
-        if not grant.headers_all or "*" in names:
-            # A requested "*" is never granted: echoed, it would read as a wildcard.
-            refused = [
-                n for n in names if n == "*" or (not grant.headers_all and n not in grant.headers)
-            ]
-            if refused:
-                listed = ", ".join(refused[:10]) + (", …" if len(refused) > 10 else "")
-                return _refuse(
-                    RefusalReason.HEADERS_NOT_ALLOWED, f"headers are not allowed: {listed}"
-                )
-    wants_pna = any(v.strip().lower() == "true" for v in private_network)
-    if wants_pna and not grant.private_network:
-        return _refuse(
-            RefusalReason.PRIVATE_NETWORK_NOT_ALLOWED,
-            "private network access is not allowed (set allow_private_network=True)",
-        )
-    headers: list[tuple[str, str]] = [(ACAO, origin)]
-    if grant.credentials:
-        headers.append((ACAC, "true"))
-    if grant.max_age is not None:
-        headers.append((ACMA, grant.max_age))
-    headers.append((ACAM, method))
-    if names:
-        headers.append((ACAH, ", ".join(names)))
-    if wants_pna:
-        headers.append((ACAPN, "true"))
-    headers.append((VARY, _PREFLIGHT_VARY_PNA if wants_pna else _PREFLIGHT_VARY))
-    return PreflightAnswer(headers, None)
-
-
 def merge_vary(existing: str | None, name: str) -> str | None:
     """The Vary value with ``name`` added, or ``None`` when nothing needs to change.
 
-    Merges case-insensitively without duplicates and leaves ``Vary: *`` alone
-    (CONTRACT §3.1): Vary is never overwritten.
+    Merges case-insensitively without duplicates and leaves ``Vary: *``
+    alone: Vary is never overwritten (RFC 9110 §12.5.5).
     """
     if not existing:
         return name
-    lowered = name.lower()
-    for item in existing.split(","):
-        item = item.strip().lower()
-        if item == lowered or item == "*":
-            return None
-    return f"{existing}, {name}"
+    present = {item.strip().lower() for item in existing.split(",")}
+    if "*" in present:
+        return None
+    missing = [part for part in name.split(", ") if part.lower() not in present]
+    if not missing:
+        return None
+    return ", ".join([existing, *missing])
 
 
 def exposable_header_names(headers: Iterable[str]) -> str:
-    """Names for ``expose_headers="*"``: the response's headers worth exposing.
+    """The value 0.8.1 sent for ``expose_headers="*"``: the response's header names.
 
-    Lists real names instead of a literal ``*``, which browsers ignore on
-    credentialed responses (Fetch); skips safelisted names, which are always
-    readable, CORS headers and ``Set-Cookie``, which scripts can never read.
+    Every name the response has when it is prepared, spelled as set, minus the
+    old CORS spec's simple response headers (and the CORS headers being set).
+    0.8.1 used a set (a random order); the response's own order is kept here.
     """
-    seen: dict[str, str] = {}
+    names: dict[str, None] = {}
     for name in headers:
-        lowered = name.lower()
-        if (
-            lowered not in seen
-            and lowered not in _SAFELISTED_RESPONSE
-            and lowered not in _NEVER_EXPOSED
-            and not lowered.startswith("access-control-")
-        ):
-            seen[lowered] = name
-    return ",".join(seen.values())
+        if name not in _SIMPLE_RESPONSE_HEADERS and name not in ACTUAL_RESPONSE_HEADERS:
+            names[name] = None
+    return ",".join(names)

@@ -92,13 +92,19 @@ def parse_request_origin(value: str) -> str | None:
     else:
         host, colon, port = rest.partition(":")
         tail = colon + port
+        # A fully qualified host keeps its trailing dot in the URL standard's
+        # serialization ("https://a.example."): a distinct, valid origin.
+        if host.endswith("."):
+            host = host[:-1]
         if not host or host.strip(_HOST_CHARS) or not _labels_ok(host):
             return None
         if host[-1].isdigit() and host.rpartition(".")[2].isdigit() and not _is_dotted_quad(host):
             return None  # browsers send such hosts as IPv4 dotted quads ("http://0" → 0.0.0.0)
     if tail:
         port = tail[1:]
-        if tail[0] != ":" or not is_port(port) or DEFAULT_PORTS.get(scheme) == port:
+        # Port 0 is a valid URL port, so it can appear in a serialized origin.
+        valid = port == "0" or is_port(port)
+        if tail[0] != ":" or not valid or DEFAULT_PORTS.get(scheme) == port:
             return None
     return value
 
@@ -194,9 +200,9 @@ def normalize_configured_origin(value: str) -> str:
             not port_part.startswith(":")
             or not port.isdigit()
             or not port.isascii()
-            or not 0 < int(port) <= 65535
+            or not 0 <= int(port) <= 65535
         ):
-            raise ValueError(f"origin {value!r} has a bad port; use a number from 1 to 65535")
+            raise ValueError(f"origin {value!r} has a bad port; use a number from 0 to 65535")
         port = str(int(port))
         port_part = "" if DEFAULT_PORTS.get(scheme) == port else ":" + port
     canonical = f"{scheme}://{host}{port_part}"
@@ -231,10 +237,11 @@ def _to_ascii_host(origin: str, host: str) -> str:
             f"origin {origin!r} contains a character (ß, ς or a zero-width joiner) that "
             "browsers encode differently from Python; write the host in punycode (xn--...)"
         )
-    if host.endswith("."):
-        raise ValueError(f"origin {origin!r} ends its host with '.'; remove it")
+    # A trailing dot is kept: "https://a.example." is an origin of its own.
+    body, dot = (host[:-1], ".") if host.endswith(".") else (host, "")
     try:
-        return host.encode("idna").decode("ascii").lower() if not host.isascii() else host.lower()
+        ascii_host = body.encode("idna").decode("ascii") if not body.isascii() else body
+        return ascii_host.lower() + dot
     except UnicodeError as exc:
         raise ValueError(f"origin {origin!r} has a host that is not a valid domain name") from exc
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from ._errors import CorsConfigurationWarning
 from ._layer import CorsLayer
-from ._policy import NormalizedConfig
 from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter, warn_webview
 
 __all__ = ["APP_CONFIG_KEY", "CorsConfig", "setup"]
@@ -20,10 +21,11 @@ class CorsConfig:
     """The CORS configuration of one aiohttp application.
 
     Creating it inserts the package's middleware first in ``app.middlewares``
-    (preflights) and appends a receiver to ``app.on_response_prepare`` (actual
-    responses). ``defaults`` apply to everything passed to :meth:`add`; with
-    ``all_routes=True`` they apply to every request the application handles.
-    ``strict=True`` turns :class:`CorsSecurityWarning` into errors.
+    (preflights), appends a receiver to ``app.on_response_prepare`` (actual
+    responses) and one to ``app.on_startup`` (the OPTIONS routes of the
+    resources passed to :meth:`add`). ``defaults`` apply to everything passed
+    to :meth:`add`; with ``all_routes=True`` to every request the application
+    handles. ``strict=True`` turns configuration warnings into errors.
     """
 
     def __init__(
@@ -35,25 +37,26 @@ class CorsConfig:
         strict: bool = False,
         all_routes: bool = False,
     ) -> None:
-        self._app = app
         if router_adapter is None:
             router_adapter = ResourcesUrlDispatcherRouterAdapter(
-                app.router, {} if defaults is None else defaults, strict=strict
+                app.router, defaults, strict=strict
             )
         elif not isinstance(router_adapter, ResourcesUrlDispatcherRouterAdapter):
             raise TypeError(
                 "router_adapter must be a ResourcesUrlDispatcherRouterAdapter (or a subclass), "
                 f"got {type(router_adapter).__name__}"
             )
-        router_adapter.strict = strict
-        router_adapter.all_routes = all_routes
+        router_adapter.routing.strict = strict
+        router_adapter.routing.all_routes = all_routes
+        self._app = app
         self._router_adapter = router_adapter
-        #: The normalised ``defaults`` mapping: canonical origin key → ResourceOptions.
-        self.defaults: NormalizedConfig = router_adapter.defaults
-        self._layer = CorsLayer(router_adapter)
-        app.middlewares.insert(0, self._layer.middleware)
-        app.on_response_prepare.append(self._layer.on_response_prepare)
-        app.on_startup.append(self._layer.on_startup)
+        #: ``defaults`` as given, with mapping-form options turned into ResourceOptions.
+        self.defaults: dict[Any, Any] = router_adapter.routing.defaults
+        #: The middleware and hooks (0.8.1 kept its router adapter here too).
+        self._cors_impl = CorsLayer(router_adapter)
+        app.middlewares.insert(0, self._cors_impl.middleware)
+        app.on_response_prepare.append(self._cors_impl.on_response_prepare)
+        app.on_startup.append(self._cors_impl.on_startup)
 
     def add(
         self,
@@ -65,8 +68,8 @@ class CorsConfig:
 
         Accepts a ``web.Resource`` (plain or dynamic), a ``web.StaticResource``
         or a ``web.ResourceRoute`` (class-based views included) and returns it
-        unchanged. The configuration is checked and compiled now; problems
-        raise ``ValueError`` listing all of them.
+        unchanged. Adding a route also enables its whole resource, with
+        ``config`` as the resource's config if it had none.
         """
         if webview:
             warn_webview()
@@ -92,7 +95,12 @@ def setup(
     sub-applications find it through ``request.config_dict``).
     """
     if APP_CONFIG_KEY in app:
-        raise ValueError("aiohttp_cors.setup() was already called for this application")
+        warnings.warn(
+            "aiohttp_cors.setup() was already called for this application; both "
+            "configurations now apply (call setup() once and add() every route to it)",
+            CorsConfigurationWarning,
+            stacklevel=2,
+        )
     cors = CorsConfig(app, defaults=defaults, strict=strict, all_routes=all_routes)
     app[APP_CONFIG_KEY] = cors
     return cors

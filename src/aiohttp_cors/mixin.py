@@ -1,16 +1,23 @@
 """CORS for class-based views: :class:`CorsViewMixin` and :func:`custom_cors`.
 
-A view's configuration layers are, lowest precedence first: the ``defaults``
-of ``setup()``, the config given to ``cors.add(route, config)``, the class
-attribute ``cors_config``, and the method's ``@custom_cors(...)`` config.
+A view's layers, highest precedence first: the method's ``@custom_cors``
+config, the class attribute ``cors_config``, the ``defaults`` of ``setup()``,
+then the config given to ``cors.add(route, config)`` and ``defaults`` again
+(the order aiohttp-cors 0.8.1 looked origins up in).
 """
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Mapping
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from aiohttp import hdrs, web
+from aiohttp import web
+
+from .preflight_handler import _PreflightHandler
+
+if TYPE_CHECKING:
+    from .cors_config import CorsConfig
 
 __all__ = ["CorsViewMixin", "custom_cors"]
 
@@ -20,7 +27,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def custom_cors(config: Mapping[Any, Any]) -> Callable[[_F], _F]:
     """Give one view method its own CORS config (stored as ``<name>_cors_config``).
 
-    The config is checked when the view is passed to ``cors.add()``.
+    The config is checked when the application starts.
     """
 
     def decorate(function: _F) -> _F:
@@ -30,16 +37,22 @@ def custom_cors(config: Mapping[Any, Any]) -> Callable[[_F], _F]:
     return decorate
 
 
-def method_config(view: type, method: str) -> Mapping[Any, Any] | None:
-    """The ``@custom_cors`` config of ``view``'s handler for ``method``, if any."""
-    function = getattr(view, method.lower(), None)
-    if function is None:
-        return None
-    config: Mapping[Any, Any] | None = getattr(function, f"{method.lower()}_cors_config", None)
-    return config
+def _find_cors(request: Any) -> CorsConfig:
+    """The ``CorsConfig`` serving ``request``: its own application's, else a parent's."""
+    from .cors_config import APP_CONFIG_KEY
+
+    try:
+        return request.app[APP_CONFIG_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    # Views in sub-applications find the setup() of a parent application.
+    config_dict = getattr(request, "config_dict", None)
+    if isinstance(config_dict, Mapping) and APP_CONFIG_KEY in config_dict:
+        return config_dict[APP_CONFIG_KEY]  # type: ignore[no-any-return]
+    raise ValueError("aiohttp-cors is not configured: call aiohttp_cors.setup(app) first")
 
 
-class CorsViewMixin:
+class CorsViewMixin(_PreflightHandler):
     """Mix into a ``web.View`` subclass to configure CORS per view and per method.
 
     Set ``cors_config`` (origin → ``ResourceOptions``) on the class and
@@ -49,39 +62,33 @@ class CorsViewMixin:
 
     cors_config: ClassVar[Mapping[Any, Any] | None] = None
 
-    async def options(self) -> web.StreamResponse:
-        """Answer a plain ``OPTIONS`` as 0.8.1's mixin did: 403 with the missing header.
+    @classmethod
+    def get_request_config(cls, request: web.Request, request_method: str) -> Mapping[Any, Any]:
+        """The layered config for ``request_method``: ``@custom_cors``, ``cors_config``, defaults.
 
-        Preflights never get here — the package answers them before the view
-        — so this only sees ``OPTIONS`` requests without ``Origin`` or
-        ``Access-Control-Request-Method``. Override it to handle them yourself.
+        Raises ``KeyError`` when the view does not implement the method and
+        ``ValueError`` when no ``setup()`` serves the request, as 0.8.1 did.
+        """
+        cors = _find_cors(request)
+        method = getattr(cls, request_method.lower(), None)
+        if not method:
+            raise KeyError(request_method)
+        custom = getattr(method, f"{request_method.lower()}_cors_config", None) or {}
+        class_config = dict(cls.cors_config or {})
+        return collections.ChainMap(dict(custom), class_config, cors.defaults)
+
+    async def _get_config(
+        self, request: web.Request, origin: str, request_method: str
+    ) -> Mapping[Any, Any]:
+        return self.get_request_config(request, request_method)
+
+    async def options(self) -> web.StreamResponse:
+        """Answer an ``OPTIONS`` request as a CORS preflight (0.8.1's behaviour).
+
+        Raises ``web.HTTPForbidden`` when the preflight is refused. Preflights
+        to a view passed to ``cors.add()`` are answered before the view is
+        made, so this sees the others.
         """
         request: web.Request = getattr(self, "request")  # noqa: B009 (set by web.View)
-        missing = (
-            "'Access-Control-Request-Method' header is not specified"
-            if hdrs.ORIGIN in request.headers
-            else "origin header is not specified"
-        )
-        return web.Response(status=403, text=f"CORS preflight request failed: {missing}")
-
-    @classmethod
-    def get_request_config(cls, request: web.Request, request_method: str) -> dict[Any, Any]:
-        """The merged config (defaults, class, method) for ``request_method``.
-
-        Reads the application's config through ``request.config_dict`` so that
-        views in sub-applications find the ``setup()`` of a parent application.
-        """
-        from .cors_config import APP_CONFIG_KEY
-
-        try:
-            cors = request.config_dict[APP_CONFIG_KEY]
-        except KeyError:
-            raise ValueError(
-                "aiohttp-cors is not configured: call aiohttp_cors.setup(app)"
-            ) from None
-        if getattr(cls, request_method.lower(), None) is None:
-            raise KeyError(request_method)
-        merged: dict[Any, Any] = dict(cors.defaults)
-        merged.update(cls.cors_config or {})
-        merged.update(method_config(cls, request_method) or {})
-        return merged
+        routing = _find_cors(request)._router_adapter.routing
+        return await routing.view_preflight(request, type(self))

@@ -1,0 +1,575 @@
+"""Which CORS policy applies to a request: registration, layering and preflight decisions.
+
+Everything that depends on how an application's routes were passed to
+``cors.add()`` lives here, behind two questions the aiohttp layer asks:
+:meth:`CorsRouting.actual_policy` (the policy for an actual request) and
+:meth:`CorsRouting.preflight` (the answer to a preflight).
+
+Registration and layering are aiohttp-cors 0.8.1's:
+
+- ``cors.add(resource, config)`` makes ``config`` the resource's config;
+  ``cors.add(route, config)`` on a resource not yet configured also makes it
+  the resource's config, then records it as the config of the route's method.
+  Every route of a configured resource is CORS-enabled.
+- One layering for everything, highest precedence first: the layers of the
+  request's method (for a plain route, the config given with that route; for
+  a class-based view, what ``get_request_config`` gives: the method's
+  ``@custom_cors``, the class's ``cors_config``, then ``defaults``), then the
+  resource's config, then ``defaults``.
+- A preflight for method M to a plain resource passes the method check when
+  M is GET, HEAD or POST (Fetch "CORS-safelisted method"), when the options
+  that the resource config and ``defaults`` give the origin allow M, or when a
+  route for M was passed to ``add()``. For a view, when the view implements M.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
+
+from aiohttp import hdrs, web
+from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
+
+from ._policy import (
+    ACAC,
+    ACAH,
+    ACAM,
+    ACAO,
+    ACAPN,
+    ACMA,
+    PREFLIGHT_VARY,
+    PREFLIGHT_VARY_PNA,
+    SAFELISTED_METHODS,
+    Grant,
+    Layer,
+    OriginPolicy,
+    PredicateError,
+    Problems,
+    Refusal,
+    RefusalReason,
+    compile_policy,
+    is_request_method,
+    normalize_config,
+    parse_options,
+    parse_requested_headers,
+    refused_header_names,
+    report_problems,
+)
+from ._syntax import parse_request_origin
+
+__all__ = ["NOT_ENABLED", "VARY_ONLY", "CorsRouting", "PreflightForbidden", "PreflightResponse"]
+
+logger = logging.getLogger("aiohttp_cors")
+
+_ACRPN = "Access-Control-Request-Private-Network"
+_REFUSAL_PREFIX = "CORS preflight request failed: "
+#: Policies remembered per (route, method); aiohttp's routes and methods are few.
+_MAX_REMEMBERED = 4096
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: The request's resource is not CORS-enabled: its responses are left alone.
+NOT_ENABLED = _Marker("NOT_ENABLED")
+#: A CORS-enabled resource's response that gets no CORS headers, only ``Vary: Origin``.
+VARY_ONLY = _Marker("VARY_ONLY")
+ActualDecision = Union[OriginPolicy, _Marker]
+
+
+class PreflightResponse(web.Response):
+    """A successful preflight answer made by this package (left alone at prepare time)."""
+
+
+class PreflightForbidden(web.HTTPForbidden):
+    """A refused preflight: 403 with 0.8.1's text (left alone at prepare time)."""
+
+
+class ResourceEntry:
+    """The CORS configuration of one resource, in 0.8.1's shape and compiled.
+
+    ``default_config`` and ``method_config`` keep the configs as given (with
+    mapping-form options turned into ResourceOptions), as 0.8.1 exposed them.
+    """
+
+    __slots__ = ("default_config", "method_config", "method_layers", "resource_layers")
+
+    def __init__(self, default_config: dict[Any, Any], layers: Sequence[Layer]) -> None:
+        self.default_config = default_config
+        self.method_config: dict[str, dict[Any, Any]] = {}
+        self.resource_layers = tuple(layers)
+        self.method_layers: dict[str, tuple[Layer, ...]] = {}
+
+
+class _ViewConfig:
+    """A class-based view's compiled layers: ``cors_config`` and each method's ``@custom_cors``."""
+
+    __slots__ = ("class_layers", "method_layers")
+
+    def __init__(self, class_layers: tuple[Layer, ...]) -> None:
+        self.class_layers = class_layers
+        self.method_layers: dict[str, tuple[Layer, ...] | None] = {}
+
+
+def view_class(handler: Any) -> type[web.View] | None:
+    """The ``web.View`` subclass behind a route handler, or ``None`` for plain handlers.
+
+    Proxies (``wrapt``, APM agents) that make ``issubclass`` raise are looked
+    through via ``__wrapped__`` instead of being an error.
+    """
+    for candidate in (handler, getattr(handler, "__wrapped__", None)):
+        try:
+            if isinstance(candidate, type) and issubclass(candidate, web.View):
+                return candidate
+        except TypeError:
+            continue
+    return None
+
+
+def header_lines(headers: Any, name: str) -> list[str]:
+    """Every line of a request header (a plain mapping, as tests pass, gives one at most)."""
+    getall = getattr(headers, "getall", None)
+    if getall is not None:
+        return list(getall(name, ()))
+    value = headers.get(name)
+    return [] if value is None else [value]
+
+
+class CorsRouting:
+    """The registry behind ``cors.add()`` and the decisions made from it."""
+
+    def __init__(self, defaults: Mapping[Any, Any] | None, *, strict: bool = False) -> None:
+        from .mixin import CorsViewMixin  # the mixin finds this registry through the app
+
+        self._mixin = CorsViewMixin
+        self.strict = strict
+        self.all_routes = False
+        self._reported: set[str] = set()
+        #: ``defaults`` as 0.8.1 kept them: keys as given, values ResourceOptions.
+        self.defaults: dict[Any, Any] = parse_options(defaults or {})
+        layers, problems = normalize_config(defaults, "defaults")
+        self.report(problems)
+        self.defaults_layers: tuple[Layer, ...] = tuple(layers)
+        self.entries: dict[AbstractResource, ResourceEntry] = {}
+        #: OPTIONS routes this package added, and the resources they were added to.
+        self.preflight_routes: set[AbstractRoute] = set()
+        self.resources_with_preflight_routes: set[AbstractResource] = set()
+        self.started = False
+        self._policies: dict[tuple[int, ...], OriginPolicy] = {}
+        self._actual: dict[tuple[AbstractRoute, str], ActualDecision] = {}
+        self._views: dict[type, _ViewConfig] = {}
+        self._failed_predicates: set[str] = set()
+        self.defaults_policy = self.compile(self.defaults_layers)
+
+    def report(self, problems: Problems) -> None:
+        """Warn about configuration problems (errors in strict mode), each once."""
+        report_problems(problems, strict=self.strict, seen=self._reported)
+
+    def compile(self, layers: tuple[Layer, ...]) -> OriginPolicy:
+        """The policy of a stack of layers, compiled once per distinct stack."""
+        key = tuple(map(id, layers))
+        policy = self._policies.get(key)
+        if policy is None:
+            policy = self._policies[key] = compile_policy(layers)
+        return policy
+
+    # -- registration ------------------------------------------------------------------
+
+    def enable(self, entity: Any, config: Mapping[Any, Any]) -> None:
+        """Record ``config`` for a resource or route (0.8.1's rules; see the module doc).
+
+        Everything is checked before anything is recorded, so a refused
+        configuration leaves no trace.
+        """
+        if isinstance(entity, web.ResourceRoute):
+            resource = entity.resource
+            if resource is None:
+                raise ValueError(f"{entity!r} is not attached to a resource")
+            self._check_views(resource)
+        elif isinstance(entity, (web.Resource, web.StaticResource)):
+            resource = entity
+            if resource in self.entries:
+                raise ValueError(f"CORS is already configured for {resource!r} resource.")
+            self._check_views(resource)
+        else:
+            raise ValueError(f"Resource or ResourceRoute expected, got {entity!r}")
+        entry = self.entries.get(resource)
+        if (
+            isinstance(entity, web.ResourceRoute)
+            and entry is not None
+            and entity.method in entry.method_config
+        ):
+            raise ValueError(
+                f"Can't setup CORS for {entity!r} route: CORS already configured on "
+                f"resource {resource!r} for {entity.method} method; pass each route "
+                "to cors.add() once"
+            )
+        parsed = parse_options(config)
+        layers, problems = normalize_config(config)
+        self.report(problems)
+        if entry is None:
+            entry = self.entries[resource] = ResourceEntry(parsed, layers)
+        if isinstance(entity, web.ResourceRoute):
+            entry.method_config[entity.method] = parsed
+            entry.method_layers[entity.method] = tuple(layers)
+        self._actual.clear()
+        if self.started:
+            self.add_preflight_route(resource)
+
+    def _check_views(self, resource: AbstractResource) -> None:
+        for route in resource:
+            view = view_class(route.handler)
+            if view is not None and not issubclass(view, self._mixin):
+                raise ValueError(
+                    f"web view should be derived from aiohttp_cors.CorsViewMixin for working "
+                    f"with the library: add CorsViewMixin to the bases of {view.__name__}"
+                )
+
+    def add_preflight_route(self, resource: AbstractResource) -> None:
+        """Give a CORS-enabled resource an OPTIONS route, unless the application has one.
+
+        Done at start-up (or at ``add()`` once started), after the application
+        added its own routes, so an application OPTIONS or ``*`` route added
+        after ``cors.add()`` never clashes with ours.
+        """
+        if resource in self.resources_with_preflight_routes:
+            return
+        if any(route.method in (hdrs.METH_OPTIONS, hdrs.METH_ANY) for route in resource):
+            return
+        if isinstance(resource, web.StaticResource):
+            resource.set_options_route(self.preflight_handler)
+            route = next(r for r in resource if r.method == hdrs.METH_OPTIONS)
+        elif isinstance(resource, web.Resource):
+            route = resource.add_route(hdrs.METH_OPTIONS, self.preflight_handler)
+        else:
+            return
+        self.preflight_routes.add(route)
+        self.resources_with_preflight_routes.add(resource)
+        self._actual.clear()
+
+    def on_startup(self) -> None:
+        """Add the OPTIONS routes of every CORS-enabled resource; compile view configs."""
+        self.started = True
+        for resource in list(self.entries):
+            self.add_preflight_route(resource)
+            for route in resource:
+                view = view_class(route.handler)
+                if view is not None and issubclass(view, self._mixin):
+                    self._view_config(view)  # a bad cors_config fails at start-up
+
+    # -- layering ----------------------------------------------------------------------
+
+    def _view_config(self, view: type) -> _ViewConfig:
+        found = self._views.get(view)
+        if found is None:
+            layers, problems = normalize_config(
+                getattr(view, "cors_config", None), f"{view.__name__}.cors_config"
+            )
+            self.report(problems)
+            found = self._views[view] = _ViewConfig(tuple(layers))
+        return found
+
+    def _overrides_request_config(self, view: type) -> bool:
+        own = getattr(view, "get_request_config", None)
+        base = self._mixin.get_request_config
+        return getattr(own, "__func__", own) is not getattr(base, "__func__", base)
+
+    def view_layers(
+        self, view: type, request: web.Request, method: str
+    ) -> tuple[tuple[Layer, ...], bool] | None:
+        """A view's layers for ``method`` and whether they may be remembered; ``None``
+        when the view does not implement ``method``.
+
+        Without an override these are what ``CorsViewMixin.get_request_config``
+        gives (``@custom_cors``, ``cors_config``, ``defaults``), compiled once;
+        an overridden ``get_request_config`` is asked on every request, as 0.8.1 did.
+        """
+        if self._overrides_request_config(view):
+            try:
+                config = view.get_request_config(request, method)  # type: ignore[attr-defined]
+            except KeyError:
+                return None
+            layers, _ = normalize_config(config, f"{view.__name__}.get_request_config()")
+            return tuple(layers), False
+        if method not in hdrs.METH_ALL or getattr(view, method.lower(), None) is None:
+            return None
+        config = self._view_config(view)
+        own = config.method_layers.get(method)
+        if own is None:
+            function = getattr(view, method.lower())
+            custom = getattr(function, f"{method.lower()}_cors_config", None)
+            layers, problems = normalize_config(custom, f"{view.__name__}.{method.lower()}")
+            self.report(problems)
+            own = config.method_layers[method] = tuple(layers)
+        return (*own, *config.class_layers, *self.defaults_layers), True
+
+    def _entry(self, resource: AbstractResource | None) -> ResourceEntry | None:
+        """The resource's entry; in app-wide mode every resource has one."""
+        if resource is None:
+            return None
+        entry = self.entries.get(resource)
+        if entry is None and self.all_routes:
+            entry = ResourceEntry({}, ())
+            for route in resource:
+                entry.method_layers.setdefault(route.method, ())
+        return entry
+
+    def actual_policy(self, request: web.Request) -> ActualDecision:
+        """The policy for an actual request's response, or a marker (see ``NOT_ENABLED``)."""
+        route = request.match_info.route
+        method = request.method
+        decision = self._actual.get((route, method))
+        if decision is not None:
+            return decision
+        resource = route.resource
+        if resource is None:  # the router's own 404 or 405
+            return self.defaults_policy if self.all_routes else NOT_ENABLED
+        entry = self._entry(resource)
+        if entry is None:
+            decision, cacheable = NOT_ENABLED, True
+        elif route in self.preflight_routes or (
+            method == hdrs.METH_OPTIONS and self._mixin_view(route) is not None
+        ):
+            # 0.8.1 never decorated what answers OPTIONS for it.
+            decision, cacheable = VARY_ONLY, True
+        else:
+            decision, cacheable = self._actual_layers(entry, route, request, method)
+        if cacheable and method in hdrs.METH_ALL and len(self._actual) < _MAX_REMEMBERED:
+            self._actual[(route, method)] = decision
+        return decision
+
+    def _mixin_view(self, route: AbstractRoute) -> type | None:
+        view = view_class(route.handler)
+        return view if view is not None and issubclass(view, self._mixin) else None
+
+    def _actual_layers(
+        self, entry: ResourceEntry, route: AbstractRoute, request: web.Request, method: str
+    ) -> tuple[ActualDecision, bool]:
+        view = self._mixin_view(route)
+        if view is None:
+            own = entry.method_layers.get(method, ())
+            return self.compile((*own, *entry.resource_layers, *self.defaults_layers)), True
+        try:
+            found = self.view_layers(view, request, method)
+        except Exception:
+            logger.exception("CORS: %s.get_request_config() failed", view.__name__)
+            return VARY_ONLY, False
+        if found is None:
+            return VARY_ONLY, True  # the view answers 405
+        layers, cacheable = found
+        stack = (*layers, *entry.resource_layers, *self.defaults_layers)
+        if not cacheable:
+            return compile_policy(stack), False
+        return self.compile(stack), True
+
+    # -- preflights ----------------------------------------------------------------------
+
+    async def preflight_handler(self, request: web.Request) -> web.StreamResponse:
+        """The handler of the OPTIONS routes this package adds (0.8.1's preflight handler)."""
+        response = await self.preflight(request)
+        if response is None:  # cannot happen for our own routes; keep aiohttp's answer
+            raise web.HTTPMethodNotAllowed(request.method, [])
+        return response
+
+    async def preflight(self, request: web.Request) -> web.StreamResponse | None:
+        """The answer to an OPTIONS request, or ``None`` when it is not this package's.
+
+        Raises :class:`PreflightForbidden` on refusal, as 0.8.1 raised
+        ``HTTPForbidden``.
+        """
+        target = await self._preflight_target(request)
+        if target is None:
+            return None
+        entry, view = target
+        try:
+            return await self._answer(request, entry, view, vary=True)
+        except Refusal as refusal:
+            raise self._refused(request, refusal, vary=True) from None
+
+    async def view_preflight(self, request: web.Request, view: type) -> web.StreamResponse:
+        """What a view's ``options()`` answers (0.8.1 answered preflights there)."""
+        entry = self._entry(request.match_info.route.resource)
+        # A view never passed to add() is not CORS-enabled: no Vary, as in 0.8.1.
+        vary = entry is not None
+        try:
+            return await self._answer(request, entry, view, vary=vary)
+        except Refusal as refusal:
+            raise self._refused(request, refusal, vary=vary) from None
+
+    async def _preflight_target(
+        self, request: web.Request
+    ) -> tuple[ResourceEntry | None, type | None] | None:
+        """The entry (and view) a preflight is answered for, or ``None`` if not ours."""
+        route = request.match_info.route
+        resource = route.resource
+        if resource is None:
+            resource = await self._path_resource(request)
+            if resource is None:
+                return (None, None) if self.all_routes else None
+            view = None
+        else:
+            view = self._mixin_view(route)
+        entry = self._entry(resource)
+        if entry is None:
+            return None
+        return entry, view
+
+    async def _path_resource(self, request: web.Request) -> AbstractResource | None:
+        """The resource serving the path with another method, after the router's 405.
+
+        Our OPTIONS routes are added at start-up; a resource enabled later, or
+        an application that was never started, still gets its preflights answered.
+        """
+        error = request.match_info.http_exception
+        allowed = sorted(getattr(error, "allowed_methods", ()) or ())
+        if error is None or error.status != 405 or not allowed:
+            return None
+        match_info = await request.app.router.resolve(request.clone(method=allowed[0]))
+        return None if match_info.http_exception is not None else match_info.route.resource
+
+    async def _answer(
+        self, request: web.Request, entry: ResourceEntry | None, view: type | None, *, vary: bool
+    ) -> PreflightResponse:
+        """Fetch §4.8 "CORS-preflight fetch", step by step, with 0.8.1's checks and texts."""
+        headers = request.headers
+        origins = header_lines(headers, hdrs.ORIGIN)
+        if not origins:
+            raise Refusal.origin_missing()
+        methods = header_lines(headers, hdrs.ACCESS_CONTROL_REQUEST_METHOD)
+        if not methods:
+            raise Refusal.method_missing()
+        raw_origin, method = origins[0], methods[0]
+        # Only a serialized origin is ever looked up or echoed; several Origin
+        # lines are no origin at all.
+        origin = raw_origin if len(origins) == 1 and parse_request_origin(raw_origin) else None
+        policy = await self._method_policy(request, entry, view, method, origin, raw_origin)
+        if policy.empty:
+            raise Refusal.no_origins()
+        origin, grant = await self._grant(policy, origin, raw_origin)
+        names = parse_requested_headers(header_lines(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS))
+        refused = refused_header_names(names, grant.headers)
+        if refused:
+            raise Refusal.headers_not_allowed(refused)
+        private_network = any(
+            value.strip().lower() == "true" for value in header_lines(headers, _ACRPN)
+        )
+        if private_network and not grant.private_network:
+            raise Refusal.private_network_not_allowed(raw_origin)
+        response = PreflightResponse()
+        out = response.headers
+        out[ACAO] = origin
+        if grant.credentials:
+            out[ACAC] = "true"
+        if grant.max_age is not None:
+            out[ACMA] = grant.max_age
+        out[ACAM] = method
+        if names:
+            out[ACAH] = ",".join(names)
+        if private_network:
+            out[ACAPN] = "true"
+        if vary:
+            out[hdrs.VARY] = PREFLIGHT_VARY_PNA if private_network else PREFLIGHT_VARY
+        return response
+
+    async def _method_policy(
+        self,
+        request: web.Request,
+        entry: ResourceEntry | None,
+        view: type | None,
+        method: str,
+        origin: str | None,
+        raw_origin: str,
+    ) -> OriginPolicy:
+        """The policy answering a preflight for ``method``; refuses a method it may not use."""
+        if not is_request_method(method):
+            raise Refusal.method_not_allowed(method, raw_origin)
+        if entry is None and view is None:  # app-wide mode, a path no route serves
+            return self.defaults_policy
+        resource_layers = () if entry is None else entry.resource_layers
+        if view is not None:
+            found = self._view_request_layers(view, request, method, entry)
+            if found is None:
+                raise Refusal.method_not_allowed(method, raw_origin)
+            return found
+        assert entry is not None
+        if method not in SAFELISTED_METHODS and method not in entry.method_layers:
+            resource_policy = self.compile((*resource_layers, *self.defaults_layers))
+            grant = await self._grant_or_none(resource_policy, origin)
+            if grant is None or not grant.allows_method(method):
+                raise Refusal.method_not_allowed(method, raw_origin)
+        own = entry.method_layers.get(method, ())
+        return self.compile((*own, *resource_layers, *self.defaults_layers))
+
+    def _view_request_layers(
+        self, view: type, request: web.Request, method: str, entry: ResourceEntry | None
+    ) -> OriginPolicy | None:
+        if entry is None:
+            # A view never passed to add(): its own get_request_config alone, as in 0.8.1.
+            try:
+                config = view.get_request_config(request, method)  # type: ignore[attr-defined]
+            except KeyError:
+                return None
+            if method not in hdrs.METH_ALL:
+                return None
+            own, _ = normalize_config(config, f"{view.__name__}.get_request_config()")
+            return compile_policy(tuple(own))
+        found = self.view_layers(view, request, method)
+        if found is None:
+            return None
+        layers, cacheable = found
+        stack = (*layers, *entry.resource_layers, *self.defaults_layers)
+        return self.compile(stack) if cacheable else compile_policy(stack)
+
+    async def _grant(
+        self, policy: OriginPolicy, origin: str | None, raw_origin: str
+    ) -> tuple[str, Grant]:
+        """The valid origin and its Grant; refuses a malformed or not allowed origin."""
+        if origin is None:
+            raise Refusal.origin_not_allowed(raw_origin, RefusalReason.ORIGIN_MALFORMED)
+        try:
+            grant = await policy.lookup(origin)
+        except PredicateError as exc:
+            self.log_predicate_failure(exc)
+            raise Refusal.origin_not_allowed(raw_origin, RefusalReason.PREDICATE_FAILED) from None
+        if grant is None:
+            raise Refusal.origin_not_allowed(raw_origin, RefusalReason.ORIGIN_NOT_ALLOWED)
+        return origin, grant
+
+    async def _grant_or_none(self, policy: OriginPolicy, origin: str | None) -> Grant | None:
+        if origin is None:
+            return None
+        try:
+            return await policy.lookup(origin)
+        except PredicateError as exc:
+            self.log_predicate_failure(exc)
+            return None
+
+    def _refused(self, request: web.Request, refusal: Refusal, *, vary: bool) -> PreflightForbidden:
+        log_refusal(refusal.code, request)
+        headers = {hdrs.VARY: "Origin"} if vary else None
+        return PreflightForbidden(text=_REFUSAL_PREFIX + refusal.message, headers=headers)
+
+    def log_predicate_failure(self, exc: PredicateError) -> None:
+        """Log a failing origin predicate: its traceback once, then one line per failure."""
+        name = str(exc)
+        if name not in self._failed_predicates:
+            self._failed_predicates.add(name)
+            logger.error("CORS origin predicate %s failed; origin refused", name, exc_info=exc)
+        else:
+            logger.warning("CORS origin predicate %s failed again; origin refused", name)
+
+
+def log_refusal(code: RefusalReason, request: web.BaseRequest) -> None:
+    """Log one refusal at DEBUG: its code, method and path (``%r`` keeps request bytes inert)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "CORS refused (%s): %r %r", code.value, request.method[:32], request.path[:200]
+        )
