@@ -170,6 +170,8 @@ def normalize_configured_origin(value: str) -> str:
             "e.g. 'https://example.com'"
         )
     scheme = scheme.lower()
+    if rest.endswith("/") and rest.count("/") == 1:
+        rest = rest[:-1]  # "https://a.example/" is how URLs print; the origin has no "/"
     for char, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment"), ("@", "userinfo")):
         if char in rest:
             hint = (

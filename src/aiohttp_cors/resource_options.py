@@ -103,13 +103,20 @@ class ResourceOptions(_Fields):
             allow_private_network,
         )
 
+    def _arguments(self) -> dict[str, Any]:
+        """The fields as constructor arguments (the constructor takes sequences, not sets)."""
+        return {
+            name: tuple(sorted(value)) if isinstance(value, frozenset) else value
+            for name, value in self._asdict().items()
+        }
+
     def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:
         # Pickling and copying rebuild through the keyword-only constructor.
-        return (), self._asdict()
+        return (), self._arguments()
 
     def _replace(self, **changes: Any) -> ResourceOptions:
         """A copy with some fields changed (checked like a new instance)."""
-        return ResourceOptions(**{**self._asdict(), **changes})
+        return ResourceOptions(**{**self._arguments(), **changes})
 
     def is_method_allowed(self, method: str) -> bool:
         """Whether ``allow_methods`` is ``"*"`` or lists ``method`` (upper-cased, as in 0.8.1).
