@@ -7,6 +7,7 @@ HTTP behaviour is tested in ``test_behaviour*.py``; configuration checking in
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pathlib
 import pickle
@@ -23,6 +24,7 @@ from aiohttp_cors import (
     APP_CONFIG_KEY,
     CorsConfig,
     CorsConfigurationError,
+    CorsConfigurationWarning,
     CorsSecurityWarning,
     CorsViewMixin,
     ResourceOptions,
@@ -58,6 +60,7 @@ def test_package_root_exports_the_0_8_1_names_and_the_new_ones() -> None:
         "APP_CONFIG_KEY",
         "CorsConfig",
         "CorsConfigurationError",
+        "CorsConfigurationWarning",
         "CorsSecurityWarning",
         "CorsViewMixin",
         "RefusalReason",
@@ -119,6 +122,7 @@ def test_package_ships_py_typed_marker() -> None:
 def test_error_and_warning_classes_subclass_the_0_8_1_exception_types() -> None:
     assert issubclass(CorsConfigurationError, ValueError)
     assert issubclass(CorsSecurityWarning, UserWarning)
+    assert issubclass(CorsConfigurationWarning, UserWarning)
 
 
 # --------------------------------------------------------------------------
@@ -165,11 +169,48 @@ def test_setup_defaults_are_public_and_hold_the_given_options() -> None:
     assert cors.defaults == {ORIGIN: options}
 
 
-def test_setup_twice_on_one_application_raises_value_error() -> None:
+def test_setup_twice_on_one_application_warns_and_both_configurations_apply() -> None:
     app = web.Application()
-    aiohttp_cors.setup(app)
-    with pytest.raises(ValueError, match="already called"):
-        aiohttp_cors.setup(app)
+    first = aiohttp_cors.setup(app)
+    with pytest.warns(CorsConfigurationWarning, match="already called") as record:
+        second = aiohttp_cors.setup(app)
+    assert len(record) == 1
+    assert record[0].filename == __file__  # points at the second setup() line
+    assert "call setup() once" in str(record[0].message)  # the fix
+    assert second is not first
+    assert app[APP_CONFIG_KEY] is second
+    assert len(app.middlewares) == 2
+    assert len(app.on_response_prepare) == 2
+
+
+def test_setup_twice_under_strict_raises() -> None:
+    app = web.Application()
+    first = aiohttp_cors.setup(app)
+    with pytest.raises(CorsConfigurationError, match="already called"):
+        aiohttp_cors.setup(app, strict=True)
+    assert app[APP_CONFIG_KEY] is first
+
+
+async def test_private_names_that_projects_tests_touch_keep_working(aiohttp_client) -> None:
+    # CONTRACT §2: CorsConfig._router_adapter and
+    # CorsConfig._cors_impl._router_adapter.is_cors_enabled_on_request(request).
+    async def probe(request: web.Request) -> web.Response:
+        adapter = request.app[APP_CONFIG_KEY]._cors_impl._router_adapter
+        return web.json_response(adapter.is_cors_enabled_on_request(request))
+
+    app = web.Application()
+    resource = app.router.add_resource("/enabled")
+    get = resource.add_route("GET", probe)
+    resource.add_route("POST", probe)  # a sibling never passed to add()
+    app.router.add_get("/plain", probe)
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    cors.add(get)
+    assert isinstance(cors._router_adapter, ResourcesUrlDispatcherRouterAdapter)
+    assert cors._cors_impl._router_adapter is cors._router_adapter
+    client = await aiohttp_client(app)
+    assert await (await client.get("/enabled")).json() is True
+    assert await (await client.post("/enabled")).json() is True
+    assert await (await client.get("/plain")).json() is False
 
 
 def test_setup_takes_defaults_keyword_only() -> None:
@@ -521,8 +562,10 @@ async def test_get_request_config_without_setup_raises_value_error(aiohttp_clien
 def test_resource_options_defaults() -> None:
     options = ResourceOptions()
     assert options.allow_credentials is False
-    assert options.expose_headers == ()
-    assert options.allow_headers == ()
+    assert options.expose_headers == frozenset()
+    assert options.allow_headers == frozenset()
+    assert isinstance(options.expose_headers, frozenset)
+    assert isinstance(options.allow_headers, frozenset)
     assert options.max_age is None
     assert options.allow_methods is None
     assert options.allow_private_network is False
@@ -607,10 +650,22 @@ def test_resource_options_differing_in_one_field_are_unequal(changes: dict[str, 
     assert len({base, other}) == 2
 
 
-def test_resource_options_header_order_matters_for_equality() -> None:
-    assert ResourceOptions(expose_headers=("X-A", "X-B")) != ResourceOptions(
-        expose_headers=("X-B", "X-A")
+def test_resource_options_header_order_and_duplicates_do_not_matter_for_equality() -> None:
+    # Fields are frozensets, as in 0.8.1.
+    first = ResourceOptions(expose_headers=("X-A", "X-B"), allow_methods=("PUT", "POST"))
+    second = ResourceOptions(expose_headers=("X-B", "X-A", "X-B"), allow_methods=("post", "PUT"))
+    assert first == second
+    assert hash(first) == hash(second)
+
+
+def test_resource_options_fields_compare_equal_to_sets() -> None:
+    # Projects' tests compare the fields with sets (CONTRACT §2).
+    options = ResourceOptions(
+        expose_headers=("X-A",), allow_headers=("x-requested-with",), allow_methods=("put",)
     )
+    assert options.expose_headers == {"X-A"}
+    assert options.allow_headers == {"X-REQUESTED-WITH"}
+    assert options.allow_methods == {"PUT"}
 
 
 def test_resource_options_is_not_equal_to_other_types() -> None:
@@ -629,20 +684,37 @@ def test_resource_options_repr_shows_every_field() -> None:
         allow_private_network=True,
     )
     assert repr(options) == (
-        "ResourceOptions(allow_credentials=True, expose_headers=('X-Exposed',), "
-        "allow_headers='*', max_age=42, allow_methods=('PATCH',), allow_private_network=True)"
+        "ResourceOptions(allow_credentials=True, expose_headers=frozenset({'X-Exposed'}), "
+        "allow_headers='*', max_age=42, allow_methods=frozenset({'PATCH'}), "
+        "allow_private_network=True)"
     )
 
 
-def test_resource_options_normalises_sequences_to_tuples_keeping_order_without_duplicates() -> None:
+def test_resource_options_normalises_sequences_to_frozensets_upper_casing_as_0_8_1() -> None:
     options = ResourceOptions(
-        expose_headers=["X-B", "X-A", "X-B"],
-        allow_headers=["X-Token", "X-Token"],
+        expose_headers=["X-B", "x-a", "X-B"],
+        allow_headers=["X-Token", "x-token"],
         allow_methods=["put", "patch", "PUT"],
     )
-    assert options.expose_headers == ("X-B", "X-A")
-    assert options.allow_headers == ("X-Token",)
-    assert options.allow_methods == ("PUT", "PATCH")
+    assert options.expose_headers == frozenset({"X-B", "x-a"})  # spelled as given
+    assert options.allow_headers == frozenset({"X-TOKEN"})
+    assert options.allow_methods == frozenset({"PUT", "PATCH"})
+
+
+def test_resource_options_is_a_namedtuple_like_0_8_1s() -> None:
+    options = ResourceOptions(allow_credentials=True, max_age=5)
+    assert isinstance(options, tuple)
+    assert ResourceOptions._fields[:5] == (
+        "allow_credentials",
+        "expose_headers",
+        "allow_headers",
+        "max_age",
+        "allow_methods",
+    )
+    assert list(options)[:5] == [True, frozenset(), frozenset(), 5, None]
+    assert options._asdict()["max_age"] == 5
+    allow_credentials, *_ = options
+    assert allow_credentials is True
 
 
 def test_resource_options_star_is_kept_as_star() -> None:
@@ -670,10 +742,13 @@ def test_resource_options_star_is_kept_as_star() -> None:
 )
 def test_resource_options_pickle_round_trip(options: ResourceOptions) -> None:
     for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
-        copy = pickle.loads(pickle.dumps(options, protocol=protocol))
-        assert copy == options
-        assert repr(copy) == repr(options)
-        assert copy is not options
+        restored = pickle.loads(pickle.dumps(options, protocol=protocol))
+        assert type(restored) is ResourceOptions
+        assert restored == options
+        assert restored._asdict() == options._asdict()
+        assert restored is not options
+    assert copy.copy(options) == options
+    assert copy.deepcopy(options) == options
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ class CorsLayer:
 
     async def on_startup(self, app: web.Application) -> None:
         """Add the preflight routes now that the application's own routes are all there."""
-        self._routing.on_startup()
+        self._routing.on_startup(app.router.routes())
 
     async def on_response_prepare(
         self, request: web.Request, response: web.StreamResponse

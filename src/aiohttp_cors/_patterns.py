@@ -160,7 +160,7 @@ def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
     if not tail:
         return scheme, host, None
     port = tail[1:]
-    if tail[0] != ":" or not is_port(port):
+    if tail[0] != ":" or not (port == "0" or is_port(port)):  # port 0 is a valid URL port
         return None
     return scheme, host, port
 

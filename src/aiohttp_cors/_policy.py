@@ -29,7 +29,7 @@ from multidict import istr
 
 from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
 from ._patterns import GlobIndex, OriginGlob, is_glob, parse_glob
-from ._syntax import is_token, normalize_configured_origin
+from ._syntax import is_token, normalize_configured_origin, parse_request_origin
 from .resource_options import ResourceOptions
 
 __all__ = [
@@ -235,7 +235,10 @@ class OriginPolicy:
                     if self.wildcard is None:
                         self.wildcard = grant(options)
                 elif isinstance(key, str):
-                    self.exact.setdefault(key, grant(options))
+                    # A key no browser can send is kept but must never match: only
+                    # serialized origins (and "null") are looked up without validation.
+                    if parse_request_origin(key) is not None:
+                        self.exact.setdefault(key, grant(options))
                 elif key not in seen_patterns:
                     seen_patterns.add(key)
                     position = len(globs) + len(ordered)
@@ -347,6 +350,8 @@ _FORBIDDEN_REQUEST_HEADERS = frozenset(
 _FORBIDDEN_REQUEST_PREFIXES = ("PROXY-", "SEC-", "ACCESS-CONTROL-REQUEST-")
 # Fetch "forbidden response-header name": scripts can never read these.
 _FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
+# Fetch "forbidden method": browsers refuse to send these.
+_FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
 
 
 def _option_problems(key: Any, options: ResourceOptions) -> Problems:
@@ -393,6 +398,24 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                         "(Fetch forbidden response-header name); remove it",
                     )
                 )
+    if isinstance(options.allow_methods, frozenset):
+        for method in sorted(options.allow_methods):
+            if method in _FORBIDDEN_METHODS:
+                problems.append(
+                    (
+                        CorsConfigurationWarning,
+                        f"{where}: allow_methods lists {method!r}, a method browsers never "
+                        "send from pages (Fetch forbidden method); remove it",
+                    )
+                )
+            elif method != "*" and not is_token(method):
+                problems.append(
+                    (
+                        CorsConfigurationWarning,
+                        f"{where}: allow_methods lists {method!r}, which is not a valid method "
+                        "name (RFC 9110 token); it can never match, remove it",
+                    )
+                )
     for field in ("allow_headers", "expose_headers"):
         value = getattr(options, field)
         if isinstance(value, frozenset):
@@ -400,7 +423,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 (
                     CorsConfigurationWarning,
                     f"{where}: {field} lists {name!r}, which is not a valid header name "
-                    "(RFC 9110 token); it can never match",
+                    "(RFC 9110 token); it can never match, remove it",
                 )
                 for name in sorted(value)
                 if name != "*" and not is_token(name)
@@ -458,11 +481,16 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
         try:
             return normalize_configured_origin(key)
         except ValueError as exc:
-            hint = ""
-            if "\\" in key or key.startswith("^") or key.endswith("$"):
-                hint = "; to match origins with a regular expression, pass re.compile(...) as key"
+            message = str(exc)
+            if "\\" in key or key.startswith("^") or key.endswith("$") or ".*" in key:
+                message += "; to match origins with a regular expression, pass re.compile(...)"
+            elif ";" not in message:
+                message += (
+                    "; write it as browsers send it, scheme://host[:port], "
+                    "e.g. 'https://app.example.com'"
+                )
             problems.append(
-                (CorsConfigurationWarning, f"{exc}{hint}; this key can never match a request")
+                (CorsConfigurationWarning, f"{message}; this key can never match a request")
             )
             return key
     if isinstance(key, re.Pattern):
@@ -509,14 +537,17 @@ def parse_options(config: Mapping[Any, Any]) -> dict[Any, ResourceOptions]:
     return parsed
 
 
-def normalize_config(config: Any, what: str = "config") -> tuple[list[Layer], Problems]:
+def normalize_config(
+    config: Any, what: str = "config", *, strict: bool = False
+) -> tuple[list[Layer], Problems]:
     """Check a user configuration mapping; return its layers and the problems found.
 
     A ``ChainMap`` gives one layer per map (its lookup order is kept). Errors
     (wrong types, unknown option keys, misused patterns) are raised together
-    as one :class:`CorsConfigurationError`; settings that are legal but cannot
-    work, or are dangerous, are returned as problems for the caller to warn
-    about (or to raise, in strict mode).
+    as one :class:`CorsConfigurationError` (in ``strict`` mode with the other
+    problems too); settings that are legal but cannot work, or are dangerous,
+    are returned as problems for the caller to warn about (or to raise, in
+    strict mode).
     """
     if config is None:
         return [], []
@@ -553,6 +584,8 @@ def normalize_config(config: Any, what: str = "config") -> tuple[list[Layer], Pr
             spelled[normalized] = key
         layers.append(layer)
     if errors:
+        if strict:
+            errors.extend(f"{message} (strict mode)" for _, message in problems)
         raise CorsConfigurationError(errors)
     return layers, problems
 

@@ -25,7 +25,7 @@ Registration and layering are aiohttp-cors 0.8.1's:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
 
 from aiohttp import hdrs, web
@@ -116,7 +116,8 @@ class _ViewConfig:
 
     def __init__(self, class_layers: tuple[Layer, ...]) -> None:
         self.class_layers = class_layers
-        self.method_layers: dict[str, tuple[Layer, ...] | None] = {}
+        #: Each implemented method's ``@custom_cors`` layers (empty without one).
+        self.method_layers: dict[str, tuple[Layer, ...]] = {}
 
 
 def view_class(handler: Any) -> type[web.View] | None:
@@ -153,10 +154,10 @@ class CorsRouting:
         self.strict = strict
         self.all_routes = False
         self._reported: set[str] = set()
+        layers, problems = normalize_config(defaults, "defaults", strict=strict)
+        self.report(problems)
         #: ``defaults`` as 0.8.1 kept them: keys as given, values ResourceOptions.
         self.defaults: dict[Any, Any] = parse_options(defaults or {})
-        layers, problems = normalize_config(defaults, "defaults")
-        self.report(problems)
         self.defaults_layers: tuple[Layer, ...] = tuple(layers)
         self.entries: dict[AbstractResource, ResourceEntry] = {}
         #: OPTIONS routes this package added, and the resources they were added to.
@@ -212,8 +213,8 @@ class CorsRouting:
                 f"resource {resource!r} for {entity.method} method; pass each route "
                 "to cors.add() once"
             )
+        layers, problems = normalize_config(config, strict=self.strict)
         parsed = parse_options(config)
-        layers, problems = normalize_config(config)
         self.report(problems)
         if entry is None:
             entry = self.entries[resource] = ResourceEntry(parsed, layers)
@@ -225,13 +226,17 @@ class CorsRouting:
             self.add_preflight_route(resource)
 
     def _check_views(self, resource: AbstractResource) -> None:
+        """Refuse views without the mixin; check the others' configs now, not per request."""
         for route in resource:
             view = view_class(route.handler)
-            if view is not None and not issubclass(view, self._mixin):
+            if view is None:
+                continue
+            if not issubclass(view, self._mixin):
                 raise ValueError(
                     f"web view should be derived from aiohttp_cors.CorsViewMixin for working "
                     f"with the library: add CorsViewMixin to the bases of {view.__name__}"
                 )
+            self._view_config(view)
 
     def add_preflight_route(self, resource: AbstractResource) -> None:
         """Give a CORS-enabled resource an OPTIONS route, unless the application has one.
@@ -255,26 +260,44 @@ class CorsRouting:
         self.resources_with_preflight_routes.add(resource)
         self._actual.clear()
 
-    def on_startup(self) -> None:
-        """Add the OPTIONS routes of every CORS-enabled resource; compile view configs."""
+    def on_startup(self, routes: Iterable[AbstractRoute]) -> None:
+        """Add the OPTIONS routes of every CORS-enabled resource.
+
+        In app-wide mode every view of the application (``routes``) is
+        CORS-enabled: a bad ``cors_config`` fails here, not on a request.
+        """
         self.started = True
         for resource in list(self.entries):
             self.add_preflight_route(resource)
-            for route in resource:
-                view = view_class(route.handler)
-                if view is not None and issubclass(view, self._mixin):
-                    self._view_config(view)  # a bad cors_config fails at start-up
+        if self.all_routes:
+            for route in routes:
+                view = self._mixin_view(route)
+                if view is not None:
+                    self._view_config(view)
 
     # -- layering ----------------------------------------------------------------------
 
     def _view_config(self, view: type) -> _ViewConfig:
+        """A view's ``cors_config`` and ``@custom_cors`` configs, checked and compiled once."""
         found = self._views.get(view)
-        if found is None:
-            layers, problems = normalize_config(
-                getattr(view, "cors_config", None), f"{view.__name__}.cors_config"
+        if found is not None:
+            return found
+        layers, problems = normalize_config(
+            getattr(view, "cors_config", None), f"{view.__name__}.cors_config", strict=self.strict
+        )
+        found = _ViewConfig(tuple(layers))
+        for method in sorted(hdrs.METH_ALL):
+            function = getattr(view, method.lower(), None)
+            if function is None:
+                continue
+            custom = getattr(function, f"{method.lower()}_cors_config", None)
+            own, more = normalize_config(
+                custom, f"{view.__name__}.{method.lower()}", strict=self.strict
             )
-            self.report(problems)
-            found = self._views[view] = _ViewConfig(tuple(layers))
+            problems.extend(more)
+            found.method_layers[method] = tuple(own)
+        self.report(problems)
+        self._views[view] = found
         return found
 
     def _overrides_request_config(self, view: type) -> bool:
@@ -299,16 +322,10 @@ class CorsRouting:
                 return None
             layers, _ = normalize_config(config, f"{view.__name__}.get_request_config()")
             return tuple(layers), False
-        if method not in hdrs.METH_ALL or getattr(view, method.lower(), None) is None:
-            return None
         config = self._view_config(view)
         own = config.method_layers.get(method)
         if own is None:
-            function = getattr(view, method.lower())
-            custom = getattr(function, f"{method.lower()}_cors_config", None)
-            layers, problems = normalize_config(custom, f"{view.__name__}.{method.lower()}")
-            self.report(problems)
-            own = config.method_layers[method] = tuple(layers)
+            return None
         return (*own, *config.class_layers, *self.defaults_layers), True
 
     def _entry(self, resource: AbstractResource | None) -> ResourceEntry | None:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._errors import CorsConfigurationWarning
+from ._errors import CorsConfigurationError, CorsConfigurationWarning
 from ._layer import CorsLayer
 from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter, warn_webview
 
@@ -95,6 +95,10 @@ def setup(
     sub-applications find it through ``request.config_dict``).
     """
     if APP_CONFIG_KEY in app:
+        if strict:
+            raise CorsConfigurationError(
+                ["aiohttp_cors.setup() was already called for this application (strict mode)"]
+            )
         warnings.warn(
             "aiohttp_cors.setup() was already called for this application; both "
             "configurations now apply (call setup() once and add() every route to it)",
