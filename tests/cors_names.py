@@ -1,4 +1,4 @@
-"""Header names and origins shared by the HTTP test modules."""
+"""Header names, origins and refusal texts shared by the HTTP test modules."""
 
 from __future__ import annotations
 
@@ -19,6 +19,29 @@ ACAPN = "Access-Control-Allow-Private-Network"
 ACRM = "Access-Control-Request-Method"
 ACRH = "Access-Control-Request-Headers"
 ACRPN = "Access-Control-Request-Private-Network"
+
+#: The Vary value of a successful preflight (a refused one varies on Origin only).
+PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+
+#: The refusal texts aiohttp-cors 0.8.1 sent, after PREFIX.
+ORIGIN_MISSING = "origin header is not specified in the request"
+METHOD_MISSING = "'Access-Control-Request-Method' header is not specified"
+NO_ORIGINS = "no origins are allowed"
+
+
+def method_not_allowed(method: str, origin: str = ORIGIN) -> str:
+    """0.8.1's refusal text for a requested method (both values as Python reprs)."""
+    return f"request method {method!r} is not allowed for {origin!r} origin"
+
+
+def origin_not_allowed(origin: str) -> str:
+    """0.8.1's refusal text for an origin no layer allows."""
+    return f"origin '{origin}' is not allowed"
+
+
+def headers_not_allowed(*names: str) -> str:
+    """0.8.1's refusal text for requested headers (upper case, request order here)."""
+    return "headers are not allowed: " + ", ".join(names)
 
 
 def access_control_headers(headers: Any) -> list[str]:

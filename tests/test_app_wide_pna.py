@@ -1,4 +1,4 @@
-"""App-wide mode, Private Network Access and refusal logging (CONTRACT §5)."""
+"""App-wide mode (``all_routes=True``), Private Network Access and refusal logging."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from cors_names import (
     ACRPN,
     EVIL,
     ORIGIN,
+    ORIGIN_MISSING,
     PREFIX,
+    PREFLIGHT_VARY,
     access_control_headers,
+    method_not_allowed,
 )
 from multidict import CIMultiDict
 from yarl import URL
@@ -136,10 +139,28 @@ async def test_app_wide_preflight_to_unmatched_path_for_other_method(aiohttp_cli
 
 
 async def test_app_wide_preflight_for_method_route_does_not_serve(aiohttp_client, wide_app):
+    # The defaults do not set allow_methods: only GET/HEAD/POST and the resource's
+    # own routes pass the method check.
     client = await aiohttp_client(wide_app)
     resp = await client.options("/after", headers={"Origin": ORIGIN, ACRM: "PUT"})
     assert resp.status == 403
-    assert await resp.text() == PREFIX + "request method 'PUT' is not allowed"
+    assert await resp.text() == PREFIX + method_not_allowed("PUT")
+    assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall("Vary") == ["Origin"]
+
+
+async def test_app_wide_preflight_for_unserved_method_allowed_by_defaults(aiohttp_client):
+    app = web.Application()
+    defaults = {ORIGIN: ResourceOptions(allow_methods=["PUT"])}
+    aiohttp_cors.setup(app, defaults=defaults, all_routes=True)
+    app.router.add_get("/r", hello)
+    client = await aiohttp_client(app)
+    resp = await client.options("/r", headers={"Origin": ORIGIN, ACRM: "PUT"})
+    assert resp.status == 200
+    assert resp.headers[ACAM] == "PUT"
+    resp = await client.options("/r", headers={"Origin": ORIGIN, ACRM: "DELETE"})
+    assert resp.status == 403
+    assert await resp.text() == PREFIX + method_not_allowed("DELETE")
 
 
 async def test_app_wide_preflight_refused_for_disallowed_origin(aiohttp_client, wide_app):
@@ -154,7 +175,7 @@ async def test_app_wide_preflight_for_unserved_method_of_added_route(aiohttp_cli
     client = await aiohttp_client(wide_app)
     resp = await client.options("/override", headers={"Origin": ORIGIN, ACRM: "PUT"})
     assert resp.status == 403
-    assert await resp.text() == PREFIX + "request method 'PUT' is not allowed"
+    assert await resp.text() == PREFIX + method_not_allowed("PUT")
 
 
 async def test_app_wide_add_overrides_per_route(aiohttp_client, wide_app):
@@ -171,11 +192,24 @@ async def test_app_wide_add_overrides_per_route(aiohttp_client, wide_app):
     assert "Access-Control-Max-Age" not in other.headers
 
 
-async def test_app_wide_plain_options_gets_refusal(aiohttp_client, wide_app):
+async def test_app_wide_plain_options_to_unmatched_path_is_the_routers_404(
+    aiohttp_client, wide_app
+):
+    # Not a preflight, and no resource to route it to: aiohttp's 404, which in
+    # app-wide mode varies on Origin like every response.
     client = await aiohttp_client(wide_app)
     resp = await client.options("/nowhere")
+    assert resp.status == 404
+    assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall("Vary") == ["Origin"]
+
+
+async def test_app_wide_plain_options_to_added_route_gets_0_8_1_refusal(aiohttp_client, wide_app):
+    client = await aiohttp_client(wide_app)
+    resp = await client.options("/override")
     assert resp.status == 403
-    assert await resp.text() == PREFIX + "origin header is not specified"
+    assert await resp.text() == PREFIX + ORIGIN_MISSING
+    assert access_control_headers(resp.headers) == []
 
 
 async def test_app_wide_views_with_and_without_mixin(aiohttp_client):
@@ -228,12 +262,13 @@ async def test_without_app_wide_mode_errors_are_untouched(aiohttp_client):
 
 
 def pna_app(**options: Any) -> web.Application:
+    """GET and PUT on /r, each route passed to cors.add() (so PUT passes the method check)."""
     app = web.Application()
     cors = aiohttp_cors.setup(app)
     resource = app.router.add_resource("/r")
-    resource.add_route("GET", hello)
-    resource.add_route("PUT", hello)
-    cors.add(resource, {ORIGIN: ResourceOptions(allow_headers=("X-A",), **options)})
+    config = {ORIGIN: ResourceOptions(allow_headers=("X-A",), **options)}
+    for method in ("GET", "PUT"):
+        cors.add(resource.add_route(method, hello), config)
     return app
 
 
@@ -243,9 +278,10 @@ async def test_private_network_preflight_refused_by_default(aiohttp_client):
     assert resp.status == 403
     assert resp.content_type == "text/plain"
     assert await resp.text() == (
-        PREFIX + "private network access is not allowed (set allow_private_network=True)"
+        PREFIX + f"private network access is not allowed for {ORIGIN!r} origin"
     )
     assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall("Vary") == ["Origin"]
 
 
 async def test_private_network_preflight_allowed_when_configured(aiohttp_client):
@@ -269,9 +305,7 @@ async def test_private_network_header_absent_when_not_requested(aiohttp_client):
     resp = await client.options("/r", headers={"Origin": ORIGIN, ACRM: "PUT"})
     assert resp.status == 200
     assert ACAPN not in resp.headers
-    assert resp.headers.getall("Vary") == [
-        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
-    ]
+    assert resp.headers.getall("Vary") == [PREFLIGHT_VARY]
 
 
 async def test_private_network_request_false_is_not_a_request(aiohttp_client):
@@ -316,9 +350,9 @@ def logging_app() -> web.Application:
     app = web.Application()
     cors = aiohttp_cors.setup(app)
     resource = app.router.add_resource("/r")
-    resource.add_route("GET", hello)
-    resource.add_route("PUT", hello)
-    cors.add(resource, {ORIGIN: ResourceOptions(allow_headers=("X-Ok",))})
+    config = {ORIGIN: ResourceOptions(allow_headers=("X-Ok",))}
+    for method in ("GET", "PUT"):  # each route added: PUT passes the method check
+        cors.add(resource.add_route(method, hello), config)
     cors.add(app.router.add_get("/p", hello), {failing_predicate: ResourceOptions()})
     items = app.router.add_resource("/items/{name}")
     items.add_route("GET", hello)

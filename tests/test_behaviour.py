@@ -1,8 +1,9 @@
 """HTTP behaviour of actual (non-preflight) requests through real aiohttp applications.
 
-Covers CONTRACT §2 (0.8.1 behaviour kept), §3.1 (Vary), §3.3 (handler-set headers),
-§3.6 (malformed origins), §3.7 (credentials never with ``*``) and the origin keys of
-§5, as pinned in docs/behaviour.md.
+Covers what aiohttp-cors 0.8.1 sent (kept byte for byte), ``Vary: Origin`` merged into
+every response of a CORS-enabled resource, headers a handler set itself, malformed
+origins (never reflected), ``"*"`` with credentials (the request's values are echoed)
+and the origin keys beyond exact strings (globs, regexes, predicates).
 """
 
 from __future__ import annotations
@@ -245,6 +246,31 @@ async def test_route_config_overrides_resource_config_overrides_defaults(aiohttp
     assert (await client.post("/r", headers={"Origin": OTHER})).headers[ACEH] == "X-Def"
 
 
+async def test_sibling_routes_of_an_added_route_get_the_resource_config(aiohttp_client):
+    # add(route, config) on a resource not configured yet makes config the resource's
+    # config too: every route of the resource is CORS-enabled with it, as in 0.8.1.
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    resource = app.router.add_resource("/r")
+    get = resource.add_route("GET", hello)
+    resource.add_route("POST", hello)
+    delete = resource.add_route("DELETE", hello)
+    cors.add(get, {ORIGIN: expose("X-Get")})
+    cors.add(delete, {OTHER: expose("X-Del")})  # this method's config only
+    client = await aiohttp_client(app)
+    for method in ("GET", "POST", "DELETE"):
+        resp = await client.request(method, "/r", headers={"Origin": ORIGIN})
+        assert resp.headers.getall(ACAO) == [ORIGIN], method
+        assert resp.headers.getall(ACEH) == ["X-Get"], method
+        assert resp.headers.getall("Vary") == ["Origin"], method
+    resp = await client.delete("/r", headers={"Origin": OTHER})
+    assert resp.headers.getall(ACAO) == [OTHER]
+    assert resp.headers.getall(ACEH) == ["X-Del"]
+    for method in ("GET", "POST"):
+        resp = await client.request(method, "/r", headers={"Origin": OTHER})
+        assert access_control_headers(resp.headers) == [], method
+
+
 async def test_route_config_of_another_resource_overrides_defaults_only_there(aiohttp_client):
     app = web.Application()
     cors = aiohttp_cors.setup(app, defaults={ORIGIN: expose("X-Def")})
@@ -280,7 +306,7 @@ async def test_configured_origin_is_normalised_before_matching(aiohttp_client):
 
 
 # --------------------------------------------------------------------------
-# Vary (CONTRACT §3.1)
+# Vary: Origin on every response of a CORS-enabled resource
 # --------------------------------------------------------------------------
 
 
@@ -300,6 +326,19 @@ async def test_vary_merges_into_existing_vary_of_handler(aiohttp_client):
     for headers in ({"Origin": ORIGIN}, {"Origin": EVIL}, {}):
         resp = await client.get("/r", headers=headers)
         assert resp.headers.getall("Vary") == ["Accept-Encoding, Origin"], headers
+
+
+async def test_vary_lines_of_handler_are_merged_into_one(aiohttp_client):
+    async def handler(request: web.Request) -> web.Response:
+        resp = web.Response(text="x")
+        resp.headers.add("Vary", "Accept-Encoding")
+        resp.headers.add("Vary", "accept-language")
+        return resp
+
+    client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, handler=handler))
+    for headers in ({"Origin": ORIGIN}, {}):
+        resp = await client.get("/r", headers=headers)
+        assert resp.headers.getall("Vary") == ["Accept-Encoding, accept-language, Origin"]
 
 
 async def test_vary_already_naming_origin_is_not_duplicated(aiohttp_client):
@@ -333,7 +372,7 @@ async def test_no_vary_on_route_without_cors(aiohttp_client):
 
 
 # --------------------------------------------------------------------------
-# Authentication middleware (CONTRACT §3.2)
+# Authentication middleware: preflights are answered before it
 # --------------------------------------------------------------------------
 
 
@@ -368,7 +407,7 @@ async def test_preflight_is_answered_before_authentication_middleware(aiohttp_cl
     assert resp.headers[ACAO] == ORIGIN
     assert resp.headers[ACAC] == "true"
     assert resp.headers[ACAM] == "PUT"
-    assert resp.headers[ACAH] == "x-token"
+    assert resp.headers[ACAH] == "X-TOKEN"
 
 
 async def test_middleware_401_without_cookie_still_carries_cors_headers(aiohttp_client):
@@ -397,7 +436,7 @@ async def test_authenticated_request_passes_the_middleware_with_cors_headers(aio
 
 
 # --------------------------------------------------------------------------
-# Headers the handler set itself (CONTRACT §3.3)
+# Headers the handler set itself
 # --------------------------------------------------------------------------
 
 
@@ -420,20 +459,34 @@ async def test_handler_acao_is_replaced_by_echoed_origin_when_allowed(aiohttp_cl
 
 
 @pytest.mark.parametrize("own", ["*", OTHER])
-async def test_handler_acao_is_removed_when_origin_disallowed(aiohttp_client, own):
+async def test_handler_cors_headers_are_left_alone_when_origin_disallowed(aiohttp_client, own):
+    # The package adds nothing for a disallowed origin and keeps what the handler
+    # decided, as 0.8.1 did.
     handler = self_setting_handler(own, **{ACAC: "false", ACEH: "X-Leak"})
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, handler=handler))
     resp = await client.get("/r", headers={"Origin": EVIL})
     assert resp.status == 200
     assert await resp.text() == "own"
-    assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall(ACAO) == [own]
+    assert resp.headers.getall(ACAC) == ["false"]
+    assert resp.headers.getall(ACEH) == ["X-Leak"]
+    assert resp.headers.getall("Vary") == ["Origin"]
 
 
-async def test_handler_acao_is_removed_when_origin_absent(aiohttp_client):
+async def test_handler_cors_headers_are_left_alone_when_origin_absent(aiohttp_client):
     handler = self_setting_handler("*", **{ACAC: "true"})
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, handler=handler))
     resp = await client.get("/r")
-    assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall(ACAO) == ["*"]
+    assert resp.headers.getall(ACAC) == ["true"]
+    assert access_control_headers(resp.headers) == [ACAO, ACAC]
+
+
+async def test_handler_cors_headers_are_left_alone_when_origin_malformed(aiohttp_client):
+    handler = self_setting_handler("*")
+    client = await aiohttp_client(app_with({"*": ResourceOptions()}, handler=handler))
+    resp = await client.get("/r", headers={"Origin": "HTTPS://A.EXAMPLE"})
+    assert resp.headers.getall(ACAO) == ["*"]
 
 
 async def test_handler_acac_false_becomes_true_with_credentials(aiohttp_client):
@@ -471,19 +524,22 @@ async def test_handler_adding_duplicate_acao_lines_ends_with_one(aiohttp_client)
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, handler=handler))
     resp = await client.get("/r", headers={"Origin": ORIGIN})
     assert resp.headers.getall(ACAO) == [ORIGIN]
+    # Not allowed: the handler's lines are left as they are.
     resp = await client.get("/r", headers={"Origin": EVIL})
-    assert ACAO not in resp.headers
+    assert resp.headers.getall(ACAO) == ["*", OTHER]
 
 
 # --------------------------------------------------------------------------
-# Malformed origins are never reflected (CONTRACT §3.6)
+# Malformed origins are never reflected
 # --------------------------------------------------------------------------
 
 LONG_ORIGIN = "https://" + "a" * 4096 + ".example"
 
+# (Origin lines sent, the origin the refusal text quotes: the first line, as 0.8.1 read it)
 MALFORMED = [
     pytest.param([f"{ORIGIN}, {OTHER}"], f"{ORIGIN}, {OTHER}", id="list"),
-    pytest.param([ORIGIN, OTHER], f"{ORIGIN}, {OTHER}", id="two-lines"),
+    pytest.param([ORIGIN, OTHER], ORIGIN, id="two-lines"),
+    pytest.param([ORIGIN, ORIGIN], ORIGIN, id="two-equal-lines"),
     pytest.param(["https://a. example"], "https://a. example", id="inner-space"),
     pytest.param(["HTTPS://A.EXAMPLE"], "HTTPS://A.EXAMPLE", id="uppercase"),
     pytest.param(["https://a.example:443"], "https://a.example:443", id="default-port"),
@@ -492,7 +548,7 @@ MALFORMED = [
     pytest.param(["https://a.example?q"], "https://a.example?q", id="query"),
     pytest.param(["https://a.example#f"], "https://a.example#f", id="fragment"),
     pytest.param(["https://u@a.example"], "https://u@a.example", id="userinfo"),
-    pytest.param([LONG_ORIGIN], LONG_ORIGIN[:100] + "…", id="4kb"),
+    pytest.param(["*"], "*", id="star"),
 ]
 
 
@@ -506,10 +562,15 @@ def star_app(**options: Any) -> web.Application:
     return app
 
 
-@pytest.mark.parametrize(("origins", "shown"), MALFORMED)
-async def test_malformed_origin_is_never_reflected_on_actual_request(
-    aiohttp_client, origins, shown
-):
+@pytest.mark.parametrize(
+    "origins",
+    [*(case.values[0] for case in MALFORMED), [LONG_ORIGIN]],
+    ids=[
+        *(case.id for case in MALFORMED),
+        "4kb",
+    ],
+)
+async def test_malformed_origin_is_never_reflected_on_actual_request(aiohttp_client, origins):
     client = await aiohttp_client(star_app(allow_methods="*"))
     status, headers, body = await raw_request(
         client, "GET", "/r", [("Origin", origin) for origin in origins]
@@ -521,27 +582,78 @@ async def test_malformed_origin_is_never_reflected_on_actual_request(
 
 
 @pytest.mark.parametrize(("origins", "shown"), MALFORMED)
-async def test_malformed_origin_preflight_is_refused_as_malformed(aiohttp_client, origins, shown):
+async def test_malformed_origin_preflight_is_refused_at_the_origin_check(
+    aiohttp_client, origins, shown
+):
+    # "*" would allow any origin: a malformed one is refused all the same.
+    client = await aiohttp_client(star_app(allow_methods="*"))
+    status, headers, body = await raw_request(
+        client, "OPTIONS", "/r", [*(("Origin", o) for o in origins), (ACRM, "GET")]
+    )
+    assert status == 403
+    assert headers["Content-Type"].startswith("text/plain")
+    assert access_control_headers(headers) == []
+    assert headers.getall("Vary") == ["Origin"]
+    assert body.decode("utf-8") == PREFIX + f"origin '{shown}' is not allowed"
+
+
+@pytest.mark.parametrize(("origins", "shown"), MALFORMED)
+async def test_malformed_origin_gets_no_allow_methods_for_the_method_check(
+    aiohttp_client, origins, shown
+):
+    # A malformed origin is never looked up, so no options allow PUT for it: the
+    # method check, which comes first, refuses it.
     client = await aiohttp_client(star_app(allow_methods="*"))
     status, headers, body = await raw_request(
         client, "OPTIONS", "/r", [*(("Origin", o) for o in origins), (ACRM, "PUT")]
     )
     assert status == 403
-    assert headers["Content-Type"].startswith("text/plain")
     assert access_control_headers(headers) == []
-    assert body.decode("utf-8") == PREFIX + f"origin '{shown}' is not allowed (malformed)"
+    assert (
+        body.decode("utf-8") == PREFIX + f"request method 'PUT' is not allowed for {shown!r} origin"
+    )
 
 
-async def test_non_ascii_origin_byte_is_escaped_in_refusal_and_never_reflected(aiohttp_client):
+async def test_4kb_origin_preflight_refusal_quotes_it_bounded(aiohttp_client):
+    client = await aiohttp_client(star_app(allow_methods="*"))
+    status, headers, body = await raw_request(
+        client, "OPTIONS", "/r", [("Origin", LONG_ORIGIN), (ACRM, "GET")]
+    )
+    assert status == 403
+    assert access_control_headers(headers) == []
+    text = body.decode("utf-8")
+    assert text.startswith(PREFIX + "origin 'https://aaaaaaaa")
+    assert text.endswith("' is not allowed")
+    assert len(text) < 1024
+
+
+async def test_non_ascii_origin_byte_is_refused_at_origin_check_never_500(aiohttp_client):
+    client = await aiohttp_client(star_app(allow_methods="*"))
+    status, headers, body = await raw_request(
+        client, "OPTIONS", "/r", [("Origin", "https://a\xe9.example"), (ACRM, "GET")]
+    )
+    assert status == 403
+    assert access_control_headers(headers) == []
+    text = body.decode("utf-8")
+    assert text.startswith(PREFIX + "origin 'https://a")
+    assert text.endswith(".example' is not allowed")
+
+
+async def test_non_ascii_origin_byte_is_escaped_in_method_refusal_and_never_reflected(
+    aiohttp_client,
+):
     client = await aiohttp_client(star_app(allow_methods="*"))
     status, headers, body = await raw_request(
         client, "OPTIONS", "/r", [("Origin", "https://a\xe9.example"), (ACRM, "PUT")]
     )
     assert status == 403
     assert access_control_headers(headers) == []
-    # aiohttp decodes the byte with surrogateescape; the reason shows it escaped.
+    # aiohttp decodes the byte with surrogateescape; the reason shows its repr.
     assert (
-        body == (PREFIX + "origin 'https://a\\udce9.example' is not allowed (malformed)").encode()
+        body
+        == (
+            PREFIX + "request method 'PUT' is not allowed for 'https://a\\udce9.example' origin"
+        ).encode()
     )
     status, headers, body = await raw_request(
         client, "GET", "/r", [("Origin", "https://a\xe9.example")]
@@ -549,6 +661,17 @@ async def test_non_ascii_origin_byte_is_escaped_in_refusal_and_never_reflected(a
     assert status == 200
     assert body == b"hello"
     assert access_control_headers(headers) == []
+
+
+@pytest.mark.parametrize("origin", ["https://a.example.", "https://a.example:0"])
+async def test_origins_the_url_standard_allows_are_reflected(aiohttp_client, origin):
+    # A trailing-dot host and port 0 are valid serialized origins, as 0.8.1 saw them.
+    client = await aiohttp_client(star_app())
+    resp = await client.get("/r", headers={"Origin": origin})
+    assert resp.headers.getall(ACAO) == [origin]
+    pre = await client.options("/r", headers={"Origin": origin, ACRM: "GET"})
+    assert pre.status == 200
+    assert pre.headers.getall(ACAO) == [origin]
 
 
 async def test_control_byte_in_origin_never_reaches_the_application(aiohttp_client):
@@ -577,7 +700,7 @@ async def test_null_origin_matched_when_listed_explicitly(aiohttp_client):
 
 
 # --------------------------------------------------------------------------
-# Credentials never with "*" (CONTRACT §3.7)
+# Credentials never with "*"
 # --------------------------------------------------------------------------
 
 
@@ -617,7 +740,7 @@ async def test_credentials_with_star_preflight_never_sends_star(aiohttp_client):
     assert resp.headers.getall(ACAO) == [OTHER]
     assert resp.headers.getall(ACAC) == ["true"]
     assert resp.headers.getall(ACAM) == ["DELETE"]
-    assert resp.headers.getall(ACAH) == ["x-token, authorization"]
+    assert resp.headers.getall(ACAH) == ["X-TOKEN,AUTHORIZATION"]
     for name, value in resp.headers.items():
         assert "*" not in value, (name, value)
 
@@ -628,9 +751,9 @@ async def test_credentials_with_star_actual_response_lists_real_expose_names(aio
     assert resp.status == 200
     assert resp.headers.getall(ACAO) == [OTHER]
     assert resp.headers.getall(ACAC) == ["true"]
-    # The response's own headers at prepare time, in order, minus the safelisted
-    # ones (Cache-Control, Content-Type, Content-Length) and Access-Control-*.
-    assert resp.headers.getall(ACEH) == ["X-Custom,X-Other,Date,Server,Vary"]
+    # The response's own headers at prepare time, in order, minus 0.8.1's simple
+    # response headers (Cache-Control, Content-Type here); Vary is added afterwards.
+    assert resp.headers.getall(ACEH) == ["X-Custom,X-Other,Content-Length,Date,Server"]
     for name, value in resp.headers.items():
         assert "*" not in value, (name, value)
 
@@ -645,11 +768,38 @@ async def test_expose_star_without_credentials_lists_names_not_star(aiohttp_clie
     client = await aiohttp_client(app)
     resp = await client.get("/r", headers={"Origin": ORIGIN})
     assert resp.headers[ACAO] == ORIGIN
-    assert resp.headers.getall(ACEH) == ["Date,Server,Vary"]
+    assert resp.headers.getall(ACEH) == ["Content-Length,Date,Server"]
+
+
+async def test_expose_star_is_sent_even_when_no_name_is_left(aiohttp_client):
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=204, headers={"Cache-Control": "no-store"})
+
+    async def strip(request: web.Request, response: web.StreamResponse) -> None:
+        for name in ("Date", "Server"):
+            response.headers.pop(name, None)
+
+    app = web.Application()
+    app.on_response_prepare.append(strip)  # runs before the package's receiver
+    cors = aiohttp_cors.setup(app)
+    cors.add(app.router.add_get("/r", handler), {ORIGIN: ResourceOptions(expose_headers="*")})
+    client = await aiohttp_client(app)
+    resp = await client.get("/r", headers={"Origin": ORIGIN})
+    assert resp.status == 204
+    assert resp.headers[ACAO] == ORIGIN
+    # Only Cache-Control was left, one of 0.8.1's simple response headers.
+    assert resp.headers.getall(ACEH) == [""]
+
+
+async def test_configured_expose_headers_are_sorted(aiohttp_client):
+    options = ResourceOptions(expose_headers=["X-Zeta", "X-Alpha", "A-First"])
+    client = await aiohttp_client(app_with({ORIGIN: options}))
+    resp = await client.get("/r", headers={"Origin": ORIGIN})
+    assert resp.headers.getall(ACEH) == ["A-First,X-Alpha,X-Zeta"]
 
 
 # --------------------------------------------------------------------------
-# Origin keys beyond exact strings (CONTRACT §5)
+# Origin keys beyond exact strings
 # --------------------------------------------------------------------------
 
 
@@ -756,14 +906,30 @@ async def test_callable_origin_key_called_once_per_request(aiohttp_client, kind)
     assert calls == [EVIL]
 
     calls.clear()
-    resp = await client.options("/r", headers={"Origin": "https://t2.tenant.example", ACRM: "PUT"})
+    resp = await client.options("/r", headers={"Origin": "https://t2.tenant.example", ACRM: "GET"})
     assert resp.status == 200
     assert resp.headers[ACAO] == "https://t2.tenant.example"
     assert calls == ["https://t2.tenant.example"]
 
+    # PUT needs the predicate's allow_methods (method check) and then its origin
+    # check: the predicate may be asked for each, never more.
+    calls.clear()
+    resp = await client.options("/r", headers={"Origin": "https://t3.tenant.example", ACRM: "PUT"})
+    assert resp.status == 200
+    assert resp.headers[ACAO] == "https://t3.tenant.example"
+    assert set(calls) == {"https://t3.tenant.example"}
+    assert len(calls) <= 2
+
+    calls.clear()
+    resp = await client.options("/r", headers={"Origin": EVIL, ACRM: "GET"})
+    assert resp.status == 403
+    assert await resp.text() == PREFIX + f"origin '{EVIL}' is not allowed"
+    assert calls == [EVIL]
+
     calls.clear()
     resp = await client.options("/r", headers={"Origin": EVIL, ACRM: "PUT"})
     assert resp.status == 403
+    assert await resp.text() == PREFIX + f"request method 'PUT' is not allowed for {EVIL!r} origin"
     assert calls == [EVIL]
 
     calls.clear()
@@ -800,9 +966,14 @@ async def test_raising_predicate_refuses_and_never_500s(aiohttp_client, kind):
     assert resp.status == 200
     assert await resp.text() == "hello"
     assert access_control_headers(resp.headers) == []
-    pre = await client.options("/r", headers={"Origin": ORIGIN, ACRM: "PUT"})
+    pre = await client.options("/r", headers={"Origin": ORIGIN, ACRM: "GET"})
     assert pre.status == 403
     assert await pre.text() == PREFIX + f"origin '{ORIGIN}' is not allowed"
+    assert access_control_headers(pre.headers) == []
+    # For PUT the failing predicate gives no allow_methods: refused at the method check.
+    pre = await client.options("/r", headers={"Origin": ORIGIN, ACRM: "PUT"})
+    assert pre.status == 403
+    assert await pre.text() == PREFIX + f"request method 'PUT' is not allowed for {ORIGIN!r} origin"
     assert access_control_headers(pre.headers) == []
 
 

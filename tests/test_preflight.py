@@ -1,13 +1,16 @@
 """Preflight requests (OPTIONS + Origin + Access-Control-Request-Method) over HTTP.
 
-Covers the 0.8.1 preflight answers and refusals (CONTRACT §2), the middleware placement
-(§3.2: before application middleware, before the router's 405, no OPTIONS routes of its
-own), the Fetch method and header checks (§3.7, §3.8) and hostile-input bounds (§3.9),
-as pinned in docs/behaviour.md.
+Covers the answers and refusals aiohttp-cors 0.8.1 sent (its texts and its order of
+checks: origin present, method requested, method allowed, any origin configured, origin
+allowed, headers allowed), the preflight's place in front of application middleware and
+handlers, the OPTIONS routes added at start-up, the Fetch rules on the requested method
+and headers (byte-exact methods, GET/HEAD/POST always allowed, tokens only) and the bounds
+on hostile input.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -24,16 +27,23 @@ from cors_names import (
     ACRH,
     ACRM,
     EVIL,
+    METHOD_MISSING,
+    NO_ORIGINS,
     ORIGIN,
+    ORIGIN_MISSING,
     PREFIX,
+    PREFLIGHT_VARY,
     access_control_headers,
+    headers_not_allowed,
+    method_not_allowed,
+    origin_not_allowed,
 )
 from multidict import CIMultiDict
 
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
 
-PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+Handler = Any
 
 
 async def hello(request: web.Request) -> web.Response:
@@ -45,9 +55,14 @@ def app_with(
     *,
     methods: tuple[str, ...] = ("GET", "PUT"),
     path: str = "/r",
-    add: str = "resource",
+    add: str = "routes",
 ) -> web.Application:
-    """A resource serving ``methods``; CORS-enabled on the resource or on each route."""
+    """A resource serving ``methods``, CORS-enabled route by route or as a whole.
+
+    ``add="routes"`` passes every route to ``cors.add()`` (0.8.1's usual loop), so
+    each served method passes the preflight method check; ``add="resource"`` passes
+    the resource, so only GET/HEAD/POST and what ``allow_methods`` allows pass.
+    """
     app = web.Application()
     cors = aiohttp_cors.setup(app)
     resource = app.router.add_resource(path)
@@ -60,12 +75,25 @@ def app_with(
     return app
 
 
-async def assert_refused(resp: Any, reason: str) -> None:
+async def assert_refused(resp: Any, reason: str, *, vary: str | None = "Origin") -> None:
     """A refusal: 403, text/plain, the exact reason, no Access-Control-* header at all."""
     assert resp.status == 403
     assert resp.content_type == "text/plain"
     assert await resp.text() == PREFIX + reason
     assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall("Vary", []) == ([] if vary is None else [vary])
+
+
+async def assert_refused_bounded(resp: Any, start: str, end: str = "") -> str:
+    """A refusal whose reason quotes hostile input: it starts as 0.8.1's, and stays short."""
+    assert resp.status == 403
+    assert resp.content_type == "text/plain"
+    assert access_control_headers(resp.headers) == []
+    text = await resp.text()
+    assert text.startswith(PREFIX + start)
+    assert text.endswith(end)
+    assert len(text) < 2048
+    return text
 
 
 def preflight(
@@ -92,12 +120,20 @@ async def test_successful_preflight_exact_headers_and_empty_body(aiohttp_client)
     assert await resp.read() == b""
     assert resp.headers.getall(ACAO) == [ORIGIN]
     assert resp.headers.getall(ACAM) == ["PUT"]
-    assert resp.headers.getall(ACAH) == ["x-token, x-other"]
+    assert resp.headers.getall(ACAH) == ["X-TOKEN,X-OTHER"]
     assert resp.headers.getall("Vary") == [PREFLIGHT_VARY]
     assert ACAC not in resp.headers
     assert ACMA not in resp.headers
     assert ACEH not in resp.headers
     assert ACAPN not in resp.headers
+
+
+async def test_successful_preflight_headers_in_0_8_1_order(aiohttp_client):
+    options = ResourceOptions(allow_credentials=True, max_age=10, allow_headers="*")
+    client = await aiohttp_client(app_with({ORIGIN: options}))
+    resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-A")
+    assert resp.status == 200
+    assert access_control_headers(resp.headers) == [ACAO, ACAC, ACMA, ACAM, ACAH]
 
 
 async def test_preflight_without_request_headers_has_no_allow_headers(aiohttp_client):
@@ -143,11 +179,11 @@ async def test_actual_response_never_carries_preflight_headers(aiohttp_client):
         assert name not in resp.headers
 
 
-async def test_allow_headers_deduplicated_lowercased_in_request_order(aiohttp_client):
+async def test_allow_headers_deduplicated_uppercased_in_request_order(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers="*")}))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-B,x-a, X-B ,,X-A,  x-c")
     assert resp.status == 200
-    assert resp.headers[ACAH] == "x-b, x-a, x-c"
+    assert resp.headers[ACAH] == "X-B,X-A,X-C"
 
 
 async def test_several_request_headers_lines_are_joined(aiohttp_client):
@@ -155,14 +191,14 @@ async def test_several_request_headers_lines_are_joined(aiohttp_client):
     headers = CIMultiDict([("Origin", ORIGIN), (ACRM, "PUT"), (ACRH, "X-A"), (ACRH, "X-B")])
     resp = await client.session.request("OPTIONS", client.make_url("/r"), headers=headers)
     assert resp.status == 200
-    assert resp.headers.getall(ACAH) == ["x-a, x-b"]
+    assert resp.headers.getall(ACAH) == ["X-A,X-B"]
 
 
 async def test_several_request_headers_lines_refused_by_any_name(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers=("X-A",))}))
     headers = CIMultiDict([("Origin", ORIGIN), (ACRM, "PUT"), (ACRH, "X-A"), (ACRH, "X-B")])
     resp = await client.session.request("OPTIONS", client.make_url("/r"), headers=headers)
-    await assert_refused(resp, "headers are not allowed: x-b")
+    await assert_refused(resp, headers_not_allowed("X-B"))
 
 
 async def test_preflight_for_route_added_individually(aiohttp_client):
@@ -177,28 +213,44 @@ async def test_preflight_uses_config_of_route_serving_requested_method(aiohttp_c
     app = web.Application()
     cors = aiohttp_cors.setup(app)
     resource = app.router.add_resource("/r")
+    # The first route added also gives the resource its config.
     cors.add(resource.add_route("GET", hello), {ORIGIN: ResourceOptions(max_age=1)})
     cors.add(resource.add_route("PUT", hello), {ORIGIN: ResourceOptions(max_age=2)})
     cors.add(resource.add_route("DELETE", hello), {EVIL: ResourceOptions(max_age=3)})
     client = await aiohttp_client(app)
     assert (await preflight(client, "GET")).headers[ACMA] == "1"
     assert (await preflight(client, "PUT")).headers[ACMA] == "2"
-    await assert_refused(await preflight(client, "DELETE"), f"origin '{ORIGIN}' is not allowed")
     assert (await preflight(client, "DELETE", origin=EVIL)).headers[ACMA] == "3"
+    # DELETE's own config does not name ORIGIN: the resource's config answers it
+    # (origins are looked up through the layers, never refused by the first one).
+    resp = await preflight(client, "DELETE")
+    assert resp.status == 200
+    assert resp.headers[ACMA] == "1"
+    assert resp.headers[ACAM] == "DELETE"
 
 
 async def test_preflight_is_answered_although_router_would_answer_405(aiohttp_client):
-    # No OPTIONS route anywhere: without the middleware the router answers 405.
+    # The application has no OPTIONS route: without the package the router answers 405.
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, methods=("GET",)))
     resp = await preflight(client, "GET")
     assert resp.status == 200
     assert resp.headers[ACAM] == "GET"
 
 
-def split_resources_app() -> web.Application:
+async def test_preflight_for_head_of_add_get_route(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    cors.add(app.router.add_get("/r", hello), {ORIGIN: ResourceOptions()})
+    client = await aiohttp_client(app)
+    resp = await preflight(client, "HEAD")
+    assert resp.status == 200
+    assert resp.headers[ACAM] == "HEAD"
+
+
+def split_resources_app(**options: Any) -> web.Application:
     """GET /a, GET /b, PUT /a: aiohttp makes two resources for /a (routes not adjacent)."""
     app = web.Application()
-    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(**options)})
     app.router.add_get("/a", hello, allow_head=False)
     app.router.add_get("/b", hello, allow_head=False)
     app.router.add_put("/a", hello)
@@ -215,8 +267,18 @@ async def test_actual_request_to_second_resource_with_same_path(aiohttp_client):
     assert resp.headers[ACAO] == ORIGIN
 
 
-async def test_preflight_finds_route_in_second_resource_with_same_path(aiohttp_client):
+async def test_preflight_to_path_of_two_resources_is_answered_by_the_first(aiohttp_client):
+    # OPTIONS /a routes to the first /a resource (GET); its PUT is not one of its
+    # routes, so PUT passes only if the options allow it, as in 0.8.1.
     client = await aiohttp_client(split_resources_app())
+    await assert_refused(await preflight(client, "PUT", path="/a"), method_not_allowed("PUT"))
+    resp = await preflight(client, "GET", path="/a")
+    assert resp.status == 200
+    assert resp.headers[ACAM] == "GET"
+
+
+async def test_preflight_to_path_of_two_resources_with_allow_methods(aiohttp_client):
+    client = await aiohttp_client(split_resources_app(allow_methods=["PUT"]))
     resp = await preflight(client, "PUT", path="/a")
     assert resp.status == 200
     assert resp.headers[ACAM] == "PUT"
@@ -248,9 +310,7 @@ async def test_preflight_found_for_resource_shapes(aiohttp_client, pattern, path
     resp = await preflight(client, "PUT", path=path)
     assert resp.status == 200
     assert resp.headers[ACAM] == "PUT"
-    resp = await preflight(client, "DELETE", path=path)
-    assert resp.status == 403
-    assert await resp.text() == PREFIX + "request method 'DELETE' is not allowed"
+    await assert_refused(await preflight(client, "DELETE", path=path), method_not_allowed("DELETE"))
 
 
 def sibling_app() -> web.Application:
@@ -273,13 +333,22 @@ async def test_preflight_to_enabled_resource_next_to_disabled_sibling(aiohttp_cl
     actual = await client.put("/items/special", headers={"Origin": ORIGIN})
     assert await actual.text() == "special"
     assert access_control_headers(actual.headers) == []
+    assert "Vary" not in actual.headers
 
 
-async def test_preflight_not_approved_for_path_served_by_disabled_sibling(aiohttp_client):
+async def test_preflight_to_path_of_disabled_sibling_is_answered_by_resource_it_routes_to(
+    aiohttp_client,
+):
+    # /items/special has no OPTIONS route: OPTIONS /items/special routes to the
+    # OPTIONS route of /items/{id}, which answers with its config, as in 0.8.1.
     client = await aiohttp_client(sibling_app())
     resp = await preflight(client, "PUT", path="/items/special")
-    assert resp.status == 405
-    assert access_control_headers(resp.headers) == []
+    assert resp.status == 200
+    assert resp.headers[ACAO] == ORIGIN
+    assert resp.headers[ACAM] == "PUT"
+    await assert_refused(
+        await preflight(client, "PUT", path="/items/special", origin=EVIL), origin_not_allowed(EVIL)
+    )
 
 
 async def test_preflight_to_route_without_cors_is_not_answered(aiohttp_client):
@@ -301,109 +370,186 @@ async def test_preflight_to_unknown_path_is_a_plain_404(aiohttp_client):
 
 
 # --------------------------------------------------------------------------
-# Refusals (0.8.1 reasons)
+# Refusals: 0.8.1's reasons, in 0.8.1's order
 # --------------------------------------------------------------------------
 
 
 async def test_refusal_origin_missing(aiohttp_client):
     client = await aiohttp_client(app_with({"*": ResourceOptions()}))
     resp = await preflight(client, "PUT", origin=None)
-    await assert_refused(resp, "origin header is not specified")
+    await assert_refused(resp, ORIGIN_MISSING)
 
 
 async def test_refusal_request_method_missing(aiohttp_client):
     client = await aiohttp_client(app_with({"*": ResourceOptions()}))
     resp = await client.options("/r", headers={"Origin": ORIGIN})
-    await assert_refused(resp, "'Access-Control-Request-Method' header is not specified")
+    await assert_refused(resp, METHOD_MISSING)
 
 
 async def test_plain_options_without_origin_to_enabled_resource(aiohttp_client):
     client = await aiohttp_client(app_with({"*": ResourceOptions()}))
     resp = await client.options("/r")
-    await assert_refused(resp, "origin header is not specified")
+    await assert_refused(resp, ORIGIN_MISSING)
 
 
 async def test_refusal_origin_not_allowed(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_credentials=True)}))
     resp = await preflight(client, "PUT", origin=EVIL)
-    await assert_refused(resp, f"origin '{EVIL}' is not allowed")
+    await assert_refused(resp, origin_not_allowed(EVIL))
+
+
+async def test_refusal_no_origins_are_allowed(aiohttp_client):
+    client = await aiohttp_client(app_with(None))
+    await assert_refused(await preflight(client, "GET"), NO_ORIGINS)
+    await assert_refused(await preflight(client, "PUT"), NO_ORIGINS)
 
 
 async def test_refusal_method_not_allowed(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, methods=("GET",)))
     resp = await preflight(client, "DELETE")
-    await assert_refused(resp, "request method 'DELETE' is not allowed")
+    await assert_refused(resp, method_not_allowed("DELETE"))
 
 
 async def test_refusal_headers_not_allowed_names_them_in_request_order(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers=("X-Ok",))}))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-Bad, X-Ok, X-Worse")
-    await assert_refused(resp, "headers are not allowed: x-bad, x-worse")
+    await assert_refused(resp, headers_not_allowed("X-BAD", "X-WORSE"))
 
 
-async def test_refusal_headers_not_allowed_lists_at_most_ten(aiohttp_client):
+async def test_refusal_headers_not_allowed_lists_every_refused_name(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}))
-    names = ", ".join(f"x-h{i}" for i in range(12))
-    resp = await preflight(client, "PUT", Access_Control_Request_Headers=names)
-    shown = ", ".join(f"x-h{i}" for i in range(10))
-    await assert_refused(resp, f"headers are not allowed: {shown}, …")
+    names = [f"x-h{i}" for i in range(12)]
+    resp = await preflight(client, "PUT", Access_Control_Request_Headers=", ".join(names))
+    await assert_refused(resp, headers_not_allowed(*(name.upper() for name in names)))
 
 
 async def test_refusal_header_name_that_is_not_a_token(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers="*")}))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-A, x(b)")
-    await assert_refused(resp, "headers are not allowed: the list is malformed or too long")
+    await assert_refused(resp, headers_not_allowed("X(B)"))
 
 
-async def test_refusal_checks_origin_before_method_and_headers(aiohttp_client):
+async def test_refusal_star_in_requested_headers(aiohttp_client):
+    # "*" echoed in Access-Control-Allow-Headers would read as a wildcard.
+    client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers="*")}))
+    resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-A, *")
+    await assert_refused(resp, headers_not_allowed("*"))
+
+
+async def test_refusal_checks_method_before_origin_and_headers(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, methods=("GET",)))
     resp = await preflight(client, "DELETE", origin=EVIL, Access_Control_Request_Headers="X-No")
-    await assert_refused(resp, f"origin '{EVIL}' is not allowed")
+    await assert_refused(resp, method_not_allowed("DELETE", EVIL))
+
+
+async def test_refusal_checks_origin_before_headers(aiohttp_client):
+    client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}))
+    resp = await preflight(client, "PUT", origin=EVIL, Access_Control_Request_Headers="X-No")
+    await assert_refused(resp, origin_not_allowed(EVIL))
 
 
 async def test_refusal_checks_method_before_headers(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, methods=("GET",)))
     resp = await preflight(client, "DELETE", Access_Control_Request_Headers="X-No")
-    await assert_refused(resp, "request method 'DELETE' is not allowed")
+    await assert_refused(resp, method_not_allowed("DELETE"))
+
+
+async def test_method_of_unknown_origin_passes_when_its_route_was_added(aiohttp_client):
+    # The method check comes first; a route passed to add() passes it for any
+    # origin, and the origin check then refuses the unknown origin.
+    client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, add="routes"))
+    await assert_refused(await preflight(client, "PUT", origin=EVIL), origin_not_allowed(EVIL))
+    client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, add="resource"))
+    await assert_refused(
+        await preflight(client, "PUT", origin=EVIL), method_not_allowed("PUT", EVIL)
+    )
 
 
 @pytest.mark.parametrize(
-    "lines",
-    [["PUT", "DELETE"], ["PUT DELETE"], ["PU(T"], ["PUT,DELETE"]],
-    ids=["two-lines", "space", "paren", "comma"],
+    "method", ["PUT DELETE", "PU(T", "PUT,DELETE", "*"], ids=["space", "paren", "comma", "star"]
 )
-async def test_request_method_that_is_not_a_token_is_refused_not_echoed(aiohttp_client, lines):
+async def test_request_method_that_is_not_a_token_is_refused_not_echoed(aiohttp_client, method):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_methods="*")}))
-    headers = CIMultiDict([("Origin", ORIGIN), *((ACRM, line) for line in lines)])
+    resp = await client.options("/r", headers={"Origin": ORIGIN, ACRM: method})
+    await assert_refused(resp, method_not_allowed(method))
+
+
+async def test_first_of_several_request_method_lines_counts(aiohttp_client):
+    client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}, methods=("GET", "PUT")))
+    headers = CIMultiDict([("Origin", ORIGIN), (ACRM, "PUT"), (ACRM, "DELETE")])
     resp = await client.session.request("OPTIONS", client.make_url("/r"), headers=headers)
-    assert ACAM not in resp.headers
-    await assert_refused(resp, f"request method '{', '.join(lines)}' is not allowed")
+    assert resp.status == 200
+    assert resp.headers.getall(ACAM) == ["PUT"]
+    headers = CIMultiDict([("Origin", ORIGIN), (ACRM, "DELETE"), (ACRM, "PUT")])
+    resp = await client.session.request("OPTIONS", client.make_url("/r"), headers=headers)
+    await assert_refused(resp, method_not_allowed("DELETE"))
 
 
 async def test_empty_request_method_is_refused(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_methods="*")}))
     resp = await client.options("/r", headers={"Origin": ORIGIN, ACRM: ""})
-    assert resp.status == 403
-    assert access_control_headers(resp.headers) == []
-    assert await resp.text() in (
-        PREFIX + "request method '' is not allowed",
-        PREFIX + "'Access-Control-Request-Method' header is not specified",
-    )
+    await assert_refused(resp, method_not_allowed(""))
 
 
 async def test_empty_request_method_refused_without_star(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}))
     resp = await client.options("/r", headers={"Origin": ORIGIN, ACRM: ""})
-    assert resp.status == 403
-    assert access_control_headers(resp.headers) == []
+    await assert_refused(resp, method_not_allowed(""))
 
 
 # --------------------------------------------------------------------------
-# Application OPTIONS handlers and "*" routes (CONTRACT §3.2)
+# The OPTIONS routes the package adds; application OPTIONS handlers and "*" routes
 # --------------------------------------------------------------------------
 
 
-def own_options_app() -> tuple[web.Application, list[str]]:
+def recording_app(seen: list[str]) -> web.Application:
+    """A resource (GET, PUT) added to CORS behind a middleware that records requests."""
+
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        seen.append(f"{request.method} {request.headers.get(ACRM, '-')}")
+        return await handler(request)
+
+    app = web.Application(middlewares=[record])
+    cors = aiohttp_cors.setup(app)
+    resource = app.router.add_resource("/r")
+    resource.add_route("GET", hello)
+    resource.add_route("PUT", hello)
+    cors.add(resource, {ORIGIN: ResourceOptions(allow_methods=["PUT"])})
+    return app
+
+
+async def test_plain_options_reaches_added_route_through_application_middleware(aiohttp_client):
+    seen: list[str] = []
+    client = await aiohttp_client(recording_app(seen))
+    await assert_refused(await client.options("/r"), ORIGIN_MISSING)
+    await assert_refused(await client.options("/r", headers={"Origin": ORIGIN}), METHOD_MISSING)
+    assert seen == ["OPTIONS -", "OPTIONS -"]
+
+
+async def test_preflight_is_answered_before_application_middleware(aiohttp_client):
+    seen: list[str] = []
+    client = await aiohttp_client(recording_app(seen))
+    assert (await preflight(client, "PUT")).status == 200
+    await assert_refused(await preflight(client, "GET", origin=EVIL), origin_not_allowed(EVIL))
+    assert seen == []
+
+
+async def test_options_route_is_added_at_start_up_only(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    resource = app.router.add_resource("/r")
+    resource.add_route("GET", hello)
+    cors.add(resource, {ORIGIN: ResourceOptions()})
+    assert [route.method for route in resource] == ["GET"]
+    client = await aiohttp_client(app)
+    assert sorted(route.method for route in resource) == ["GET", "OPTIONS"]
+    resp = await client.delete("/r")
+    assert resp.status == 405
+    assert set(resp.headers["Allow"].split(",")) == {"GET", "OPTIONS"}
+
+
+def own_options_app(*, options_first: bool = True) -> tuple[web.Application, list[str]]:
     seen: list[str] = []
 
     async def options(request: web.Request) -> web.Response:
@@ -414,13 +560,17 @@ def own_options_app() -> tuple[web.Application, list[str]]:
     cors = aiohttp_cors.setup(app)
     resource = app.router.add_resource("/r")
     resource.add_route("GET", hello)
-    resource.add_route("OPTIONS", options)
+    if options_first:
+        resource.add_route("OPTIONS", options)
     cors.add(resource, {ORIGIN: ResourceOptions(allow_headers=("X-Token",))})
+    if not options_first:
+        resource.add_route("OPTIONS", options)  # after add(): no clash either
     return app, seen
 
 
-async def test_plain_options_reaches_application_options_handler(aiohttp_client):
-    app, seen = own_options_app()
+@pytest.mark.parametrize("options_first", [True, False], ids=["before-add", "after-add"])
+async def test_plain_options_reaches_application_options_handler(aiohttp_client, options_first):
+    app, seen = own_options_app(options_first=options_first)
     client = await aiohttp_client(app)
     resp = await client.options("/r")
     assert resp.status == 204
@@ -440,28 +590,28 @@ async def test_options_with_origin_but_no_request_method_reaches_handler(aiohttp
     assert seen == [ORIGIN]
 
 
-async def test_preflight_never_reaches_application_options_handler(aiohttp_client):
-    app, seen = own_options_app()
+@pytest.mark.parametrize("options_first", [True, False], ids=["before-add", "after-add"])
+async def test_preflight_never_reaches_application_options_handler(aiohttp_client, options_first):
+    app, seen = own_options_app(options_first=options_first)
     client = await aiohttp_client(app)
     resp = await preflight(client, "GET", Access_Control_Request_Headers="X-Token")
     assert resp.status == 200
     assert await resp.read() == b""
     assert "X-Own" not in resp.headers
     assert resp.headers[ACAO] == ORIGIN
-    assert resp.headers[ACAH] == "x-token"
+    assert resp.headers[ACAH] == "X-TOKEN"
     assert seen == []
-    refused = await preflight(client, "GET", origin=EVIL)
-    assert refused.status == 403
+    await assert_refused(await preflight(client, "GET", origin=EVIL), origin_not_allowed(EVIL))
     assert seen == []
 
 
-def star_route_app() -> web.Application:
+def star_route_app(**options: Any) -> web.Application:
     async def any_method(request: web.Request) -> web.Response:
         return web.Response(text=f"any:{request.method}")
 
     app = web.Application()
     cors = aiohttp_cors.setup(app)
-    cors.add(app.router.add_route("*", "/any", any_method), {ORIGIN: ResourceOptions()})
+    cors.add(app.router.add_route("*", "/any", any_method), {ORIGIN: ResourceOptions(**options)})
     return app
 
 
@@ -476,15 +626,28 @@ async def test_star_route_actual_requests_get_cors_headers(aiohttp_client, metho
 
 
 async def test_star_route_preflight_is_answered(aiohttp_client):
-    client = await aiohttp_client(star_route_app())
+    client = await aiohttp_client(star_route_app(allow_methods="*"))
     resp = await preflight(client, "PUT", path="/any")
     assert resp.status == 200
     assert await resp.read() == b""
     assert resp.headers[ACAO] == ORIGIN
     assert resp.headers[ACAM] == "PUT"
+    # allow_methods is ORIGIN's: an unknown origin is refused at the method check,
+    # and at the origin check for GET.
     await assert_refused(
-        await preflight(client, "PUT", path="/any", origin=EVIL), f"origin '{EVIL}' is not allowed"
+        await preflight(client, "PUT", path="/any", origin=EVIL), method_not_allowed("PUT", EVIL)
     )
+    await assert_refused(
+        await preflight(client, "GET", path="/any", origin=EVIL), origin_not_allowed(EVIL)
+    )
+
+
+async def test_star_route_is_not_a_route_for_each_method_in_the_method_check(aiohttp_client):
+    # A "*" route is recorded under "*": other than GET/HEAD/POST, a method passes
+    # the preflight only if allow_methods allows it.
+    client = await aiohttp_client(star_route_app())
+    assert (await preflight(client, "GET", path="/any")).status == 200
+    await assert_refused(await preflight(client, "PUT", path="/any"), method_not_allowed("PUT"))
 
 
 async def test_star_route_plain_options_reaches_handler(aiohttp_client):
@@ -495,7 +658,7 @@ async def test_star_route_plain_options_reaches_handler(aiohttp_client):
 
 
 # --------------------------------------------------------------------------
-# Method check (CONTRACT §3.8)
+# Method check: GET/HEAD/POST always, then allow_methods or routes passed to add()
 # --------------------------------------------------------------------------
 
 
@@ -503,22 +666,25 @@ async def test_star_route_plain_options_reaches_handler(aiohttp_client):
 async def test_lowercase_request_method_does_not_match_uppercase_allow_method(aiohttp_client, add):
     app = app_with({ORIGIN: ResourceOptions(allow_methods=["PATCH"])}, methods=("PATCH",), add=add)
     client = await aiohttp_client(app)
-    await assert_refused(await preflight(client, "patch"), "request method 'patch' is not allowed")
+    await assert_refused(await preflight(client, "patch"), method_not_allowed("patch"))
     resp = await preflight(client, "PATCH")
     assert resp.status == 200
     assert resp.headers[ACAM] == "PATCH"
 
 
 async def test_lowercase_configured_method_is_uppercased(aiohttp_client):
-    app = app_with({ORIGIN: ResourceOptions(allow_methods=["patch"])}, methods=("PATCH",))
+    app = app_with(
+        {ORIGIN: ResourceOptions(allow_methods=["patch"])}, methods=("GET",), add="resource"
+    )
     client = await aiohttp_client(app)
     assert (await preflight(client, "PATCH")).status == 200
-    await assert_refused(await preflight(client, "patch"), "request method 'patch' is not allowed")
+    await assert_refused(await preflight(client, "patch"), method_not_allowed("patch"))
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
-async def test_safelisted_methods_always_pass_method_check(aiohttp_client, method):
-    app = app_with({ORIGIN: ResourceOptions(allow_methods=["PUT"])}, methods=("PUT",))
+@pytest.mark.parametrize("add", ["resource", "routes"])
+async def test_safelisted_methods_always_pass_method_check(aiohttp_client, method, add):
+    app = app_with({ORIGIN: ResourceOptions(allow_methods=["PUT"])}, methods=("PUT",), add=add)
     client = await aiohttp_client(app)
     resp = await preflight(client, method)
     assert resp.status == 200
@@ -526,29 +692,85 @@ async def test_safelisted_methods_always_pass_method_check(aiohttp_client, metho
 
 
 async def test_method_outside_allow_methods_is_refused_even_if_served(aiohttp_client):
-    app = app_with({ORIGIN: ResourceOptions(allow_methods=["PUT"])}, methods=("PUT", "DELETE"))
+    app = app_with(
+        {ORIGIN: ResourceOptions(allow_methods=["PUT"])}, methods=("PUT", "DELETE"), add="resource"
+    )
     client = await aiohttp_client(app)
     assert (await preflight(client, "PUT")).status == 200
-    await assert_refused(
-        await preflight(client, "DELETE"), "request method 'DELETE' is not allowed"
+    await assert_refused(await preflight(client, "DELETE"), method_not_allowed("DELETE"))
+
+
+async def test_method_whose_route_was_added_passes_outside_allow_methods(aiohttp_client):
+    app = app_with(
+        {ORIGIN: ResourceOptions(allow_methods=["PUT"])}, methods=("PUT", "DELETE"), add="routes"
     )
+    client = await aiohttp_client(app)
+    resp = await preflight(client, "DELETE")
+    assert resp.status == 200
+    assert resp.headers[ACAM] == "DELETE"
 
 
-async def test_allow_methods_none_allows_methods_the_resource_serves(aiohttp_client):
-    app = app_with({ORIGIN: ResourceOptions()}, methods=("GET", "PUT", "PATCH"))
+async def test_allow_methods_none_with_resource_added_allows_only_get_head_post(aiohttp_client):
+    app = app_with({ORIGIN: ResourceOptions()}, methods=("GET", "PUT", "PATCH"), add="resource")
+    client = await aiohttp_client(app)
+    for method in ("GET", "HEAD", "POST"):
+        resp = await preflight(client, method)
+        assert resp.status == 200, method
+    for method in ("PUT", "PATCH", "DELETE"):
+        await assert_refused(await preflight(client, method), method_not_allowed(method))
+
+
+async def test_allow_methods_none_with_routes_added_allows_their_methods(aiohttp_client):
+    app = app_with({ORIGIN: ResourceOptions()}, methods=("GET", "PUT", "PATCH"), add="routes")
     client = await aiohttp_client(app)
     for method in ("PUT", "PATCH"):
         resp = await preflight(client, method)
         assert resp.status == 200, method
         assert resp.headers[ACAM] == method
-    await assert_refused(
-        await preflight(client, "DELETE"), "request method 'DELETE' is not allowed"
-    )
-    await assert_refused(await preflight(client, "patch"), "request method 'patch' is not allowed")
+    await assert_refused(await preflight(client, "DELETE"), method_not_allowed("DELETE"))
+    await assert_refused(await preflight(client, "patch"), method_not_allowed("patch"))
+
+
+async def test_sibling_route_not_passed_to_add_needs_allow_methods(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    resource = app.router.add_resource("/r")
+    cors.add(resource.add_route("GET", hello), {ORIGIN: ResourceOptions()})
+    resource.add_route("PUT", hello)
+    client = await aiohttp_client(app)
+    await assert_refused(await preflight(client, "PUT"), method_not_allowed("PUT"))
+    # The sibling itself is CORS-enabled with the resource's config.
+    actual = await client.put("/r", headers={"Origin": ORIGIN})
+    assert actual.headers.getall(ACAO) == [ORIGIN]
+
+
+async def test_allow_methods_from_defaults_count_for_the_method_check(aiohttp_client):
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions(allow_methods=["PUT"])})
+    resource = app.router.add_resource("/r")
+    resource.add_route("PUT", hello)
+    cors.add(resource)
+    client = await aiohttp_client(app)
+    assert (await preflight(client, "PUT")).status == 200
+    await assert_refused(await preflight(client, "DELETE"), method_not_allowed("DELETE"))
+
+
+async def test_allow_methods_of_a_routes_own_config_do_not_count(aiohttp_client):
+    # The method check asks the resource's config and the defaults only, as 0.8.1
+    # did: the first route added gave the resource its config (no allow_methods).
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    resource = app.router.add_resource("/r")
+    cors.add(resource.add_route("GET", hello), {ORIGIN: ResourceOptions()})
+    put = resource.add_route("PUT", hello)
+    cors.add(put, {ORIGIN: ResourceOptions(allow_methods=["DELETE"])})
+    client = await aiohttp_client(app)
+    assert (await preflight(client, "PUT")).status == 200
+    await assert_refused(await preflight(client, "DELETE"), method_not_allowed("DELETE"))
 
 
 async def test_allow_methods_star_allows_any_method(aiohttp_client):
-    app = app_with({ORIGIN: ResourceOptions(allow_methods="*")}, methods=("GET",))
+    app = app_with({ORIGIN: ResourceOptions(allow_methods="*")}, methods=("GET",), add="resource")
     client = await aiohttp_client(app)
     for method in ("DELETE", "PATCH", "X-CUSTOM"):
         resp = await preflight(client, method)
@@ -557,7 +779,9 @@ async def test_allow_methods_star_allows_any_method(aiohttp_client):
 
 
 async def test_allow_methods_list_beyond_served_methods_on_resource(aiohttp_client):
-    app = app_with({ORIGIN: ResourceOptions(allow_methods=["DELETE"])}, methods=("GET",))
+    app = app_with(
+        {ORIGIN: ResourceOptions(allow_methods=["DELETE"])}, methods=("GET",), add="resource"
+    )
     client = await aiohttp_client(app)
     resp = await preflight(client, "DELETE")
     assert resp.status == 200
@@ -565,7 +789,7 @@ async def test_allow_methods_list_beyond_served_methods_on_resource(aiohttp_clie
 
 
 # --------------------------------------------------------------------------
-# Header check and Authorization (CONTRACT §3.7)
+# Header check and Authorization
 # --------------------------------------------------------------------------
 
 
@@ -573,30 +797,30 @@ async def test_authorization_named_in_allow_headers_with_star(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers="*")}))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="Authorization")
     assert resp.status == 200
-    assert resp.headers.getall(ACAH) == ["authorization"]
+    assert resp.headers.getall(ACAH) == ["AUTHORIZATION"]
 
 
 async def test_authorization_refused_when_not_listed(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers=("X-Token",))}))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-Token, Authorization")
-    await assert_refused(resp, "headers are not allowed: authorization")
+    await assert_refused(resp, headers_not_allowed("AUTHORIZATION"))
 
 
 async def test_allow_headers_list_is_case_insensitive(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers=("x-TOKEN",))}))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-Token")
     assert resp.status == 200
-    assert resp.headers[ACAH] == "x-token"
+    assert resp.headers[ACAH] == "X-TOKEN"
 
 
 async def test_star_allow_headers_without_credentials_still_names_headers(aiohttp_client):
     client = await aiohttp_client(app_with({"*": ResourceOptions(allow_headers="*")}))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-A, Authorization")
-    assert resp.headers.getall(ACAH) == ["x-a, authorization"]
+    assert resp.headers.getall(ACAH) == ["X-A,AUTHORIZATION"]
 
 
 # --------------------------------------------------------------------------
-# Hostile input (CONTRACT §3.9)
+# Hostile input
 # --------------------------------------------------------------------------
 
 
@@ -606,23 +830,21 @@ async def big_header_client(aiohttp_client: Any, app: web.Application) -> Any:
     return await aiohttp_client(server)
 
 
-TOO_LONG = "headers are not allowed: the list is malformed or too long"
-
-
 async def test_ten_thousand_request_header_names_are_refused(aiohttp_client):
     app = app_with({ORIGIN: ResourceOptions(allow_headers="*")})
     client = await big_header_client(aiohttp_client, app)
     names = ",".join(f"x-h{i}" for i in range(10_000))
     assert len(names) > 8190  # beyond aiohttp's default field limit: the server was widened
     resp = await preflight(client, "PUT", Access_Control_Request_Headers=names)
-    await assert_refused(resp, TOO_LONG)
+    await assert_refused_bounded(resp, "headers are not allowed: X-H0, X-H1, ")
 
 
-async def test_64kb_of_commas_is_refused(aiohttp_client):
+async def test_64kb_of_commas_are_empty_items_and_dropped(aiohttp_client):
     app = app_with({ORIGIN: ResourceOptions(allow_headers="*")})
     client = await big_header_client(aiohttp_client, app)
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="x-a" + "," * 65536)
-    await assert_refused(resp, TOO_LONG)
+    assert resp.status == 200
+    assert resp.headers.getall(ACAH) == ["X-A"]
 
 
 async def test_many_request_header_lines_joined_then_bounded(aiohttp_client):
@@ -632,7 +854,7 @@ async def test_many_request_header_lines_joined_then_bounded(aiohttp_client):
     for i in range(100):
         headers.add(ACRH, ",".join(f"x-{i}-{j}" for j in range(3)))
     resp = await client.session.request("OPTIONS", client.make_url("/r"), headers=headers)
-    await assert_refused(resp, TOO_LONG)
+    await assert_refused_bounded(resp, "headers are not allowed: X-0-0, X-0-1, X-0-2, X-1-0")
 
 
 async def test_256_request_header_names_are_accepted(aiohttp_client):
@@ -640,27 +862,46 @@ async def test_256_request_header_names_are_accepted(aiohttp_client):
     names = [f"x-h{i}" for i in range(256)]
     resp = await preflight(client, "PUT", Access_Control_Request_Headers=",".join(names))
     assert resp.status == 200
-    assert resp.headers[ACAH] == ", ".join(names)
+    assert resp.headers[ACAH] == ",".join(name.upper() for name in names)
 
 
 async def test_257_request_header_names_are_refused(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers="*")}))
     names = ",".join(f"x-h{i}" for i in range(257))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers=names)
-    await assert_refused(resp, TOO_LONG)
-
-
-async def test_1024_commas_accepted_1025_refused(aiohttp_client):
-    client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers="*")}))
-    resp = await preflight(client, "PUT", Access_Control_Request_Headers="x-a" + "," * 1024)
-    assert resp.status == 200
-    assert resp.headers[ACAH] == "x-a"
-    resp = await preflight(client, "PUT", Access_Control_Request_Headers="x-a" + "," * 1025)
-    await assert_refused(resp, TOO_LONG)
+    await assert_refused_bounded(resp, "headers are not allowed: X-H0, X-H1, ")
 
 
 async def test_long_request_method_is_cut_in_refusal(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions()}))
     method = "X" * 500
     resp = await preflight(client, method)
-    await assert_refused(resp, f"request method '{'X' * 100}…' is not allowed")
+    text = await assert_refused_bounded(
+        resp, "request method 'XXXXXXXX", f" is not allowed for {ORIGIN!r} origin"
+    )
+    assert method not in text
+
+
+async def raw_preflight(client: Any, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+    """Send an OPTIONS request with bytes aiohttp's client would not send; return head, body."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    lines = [b"OPTIONS /r HTTP/1.1", b"Host: localhost", b"Connection: close"]
+    lines += [name + b": " + value for name, value in headers]
+    writer.write(b"\r\n".join([*lines, b"", b""]))
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+async def test_non_ascii_request_header_name_is_refused_not_500(aiohttp_client):
+    client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers="*")}))
+    head, body = await raw_preflight(
+        client, [(b"Origin", ORIGIN.encode()), (ACRM.encode(), b"PUT"), (ACRH.encode(), b"X-\xe9")]
+    )
+    assert head.startswith(b"HTTP/1.1 403 ")
+    assert b"\r\nAccess-Control-" not in head
+    text = body.decode("utf-8")
+    assert text.startswith(PREFIX + "headers are not allowed: X-")
+    assert "\xe9" not in text

@@ -1,8 +1,8 @@
-"""Every kind of response on a CORS-enabled route carries the CORS headers (CONTRACT §2).
+"""Every kind of response on a CORS-enabled route carries the CORS headers.
 
 Streamed responses, files, WebSocket handshakes, redirects, raised HTTP exceptions and
 the 500 of an unhandled exception all go through ``prepare()``, where the package adds
-its headers; static resources are covered too (§3.5).
+its headers, as aiohttp-cors 0.8.1 did; static resources are covered too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,18 @@ from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
-from cors_names import ACAC, ACAM, ACAO, ACEH, ACRM, EVIL, ORIGIN, PREFIX, access_control_headers
+from cors_names import (
+    ACAC,
+    ACAM,
+    ACAO,
+    ACEH,
+    ACRM,
+    EVIL,
+    ORIGIN,
+    PREFIX,
+    access_control_headers,
+    method_not_allowed,
+)
 
 import aiohttp_cors
 from aiohttp_cors import ResourceOptions
@@ -251,7 +262,7 @@ async def test_json_response_gets_cors_headers(aiohttp_client):
     assert_decorated(resp.headers)
 
 
-async def test_response_with_set_cookie_keeps_it_and_never_exposes_it(aiohttp_client):
+async def test_response_with_set_cookie_keeps_it_and_lists_it_like_0_8_1(aiohttp_client):
     async def handler(request: web.Request) -> web.Response:
         resp = web.Response(text="c", headers={"X-Visible": "1"})
         resp.set_cookie("session", "abc")
@@ -264,9 +275,11 @@ async def test_response_with_set_cookie_keeps_it_and_never_exposes_it(aiohttp_cl
     client = await aiohttp_client(app)
     resp = await client.get("/r", headers={"Origin": ORIGIN})
     assert resp.cookies["session"].value == "abc"
+    # expose_headers="*" names every header the response has (0.8.1 listed
+    # Set-Cookie too); Fetch never lets a script read Set-Cookie whatever is exposed.
     exposed = resp.headers[ACEH].split(",")
-    assert "X-Visible" in exposed
-    assert "Set-Cookie" not in exposed
+    assert exposed[0] == "X-Visible"  # the handler's headers first, in its order
+    assert sorted(exposed) == ["Content-Length", "Date", "Server", "Set-Cookie", "X-Visible"]
 
 
 # --------------------------------------------------------------------------
@@ -330,7 +343,28 @@ async def test_static_preflight_for_unserved_method_is_refused(aiohttp_client, d
     client = await aiohttp_client(static_app(data_file.parent))
     resp = await client.options("/static/data.txt", headers={"Origin": ORIGIN, ACRM: "PUT"})
     assert resp.status == 403
-    assert await resp.text() == PREFIX + "request method 'PUT' is not allowed"
+    assert await resp.text() == PREFIX + method_not_allowed("PUT")
+    assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall("Vary") == ["Origin"]
+
+
+async def test_static_preflight_for_method_allowed_by_allow_methods(aiohttp_client, data_file):
+    # Nothing but GET/HEAD serves a static resource; allow_methods still decides.
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    resource = app.router.add_static("/static", data_file.parent)
+    cors.add(resource, {ORIGIN: ResourceOptions(allow_methods=["PUT"])})
+    client = await aiohttp_client(app)
+    resp = await client.options("/static/data.txt", headers={"Origin": ORIGIN, ACRM: "PUT"})
+    assert resp.status == 200
+    assert resp.headers[ACAM] == "PUT"
+
+
+async def test_static_plain_options_gets_0_8_1_refusal(aiohttp_client, data_file):
+    client = await aiohttp_client(static_app(data_file.parent))
+    resp = await client.options("/static/data.txt")
+    assert resp.status == 403
+    assert await resp.text() == PREFIX + "origin header is not specified in the request"
     assert access_control_headers(resp.headers) == []
 
 

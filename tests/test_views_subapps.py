@@ -1,7 +1,9 @@
 """Class-based views (``CorsViewMixin``, ``custom_cors``) and sub-applications over HTTP.
 
-CONTRACT §1 (view API), §3.4 (unimplemented methods give aiohttp's 405, views in
-sub-applications find the parent's ``setup()``, proxied handlers are not an error).
+The 0.8.1 view API (class ``cors_config``, per-method ``@custom_cors``, ``options()``
+answering preflights), and what 0.8.1 got wrong there: a method the view lacks gets
+aiohttp's 405, views in sub-applications find the parent's ``setup()``, proxied
+handlers are not an error.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from cors_names import (
     ACRH,
     ACRM,
     EVIL,
+    METHOD_MISSING,
     ORIGIN,
+    ORIGIN_MISSING,
     OTHER,
     PREFIX,
     access_control_headers,
+    method_not_allowed,
 )
 
 import aiohttp_cors
@@ -102,12 +107,14 @@ async def test_view_preflight_uses_method_config(aiohttp_client):
     assert resp.headers[ACAO] == ORIGIN
     assert resp.headers[ACAC] == "true"
     assert resp.headers[ACAM] == "POST"
-    assert resp.headers[ACAH] == "x-post-h"
+    assert resp.headers[ACAH] == "X-POST-H"
     refused = await client.options(
         "/v", headers={"Origin": ORIGIN, ACRM: "POST", ACRH: "X-Class-H"}
     )
     assert refused.status == 403
-    assert await refused.text() == PREFIX + "headers are not allowed: x-class-h"
+    assert await refused.text() == PREFIX + "headers are not allowed: X-CLASS-H"
+    assert access_control_headers(refused.headers) == []
+    assert refused.headers.getall("Vary") == ["Origin"]
 
 
 async def test_view_preflight_uses_class_config_for_plain_method(aiohttp_client):
@@ -115,7 +122,7 @@ async def test_view_preflight_uses_class_config_for_plain_method(aiohttp_client)
     resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "PUT", ACRH: "X-Class-H"})
     assert resp.status == 200
     assert resp.headers[ACAM] == "PUT"
-    assert resp.headers[ACAH] == "x-class-h"
+    assert resp.headers[ACAH] == "X-CLASS-H"
     assert ACAC not in resp.headers
 
 
@@ -140,9 +147,9 @@ async def test_view_method_not_implemented_gives_aiohttp_405(aiohttp_client):
         "POST",
         "PUT",
     }  # the mixin has options(), as in 0.8.1
-    # The class config still applies, so the 405 is readable by the allowed origin.
-    assert resp.headers.getall(ACAO) == [ORIGIN]
-    assert resp.headers.getall(ACEH) == ["X-Class"]
+    # The view has no config for a method it lacks: no CORS headers, Vary only.
+    assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall("Vary") == ["Origin"]
 
 
 async def test_view_preflight_for_unimplemented_method_is_refused(aiohttp_client):
@@ -150,8 +157,37 @@ async def test_view_preflight_for_unimplemented_method_is_refused(aiohttp_client
     resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "DELETE"})
     assert resp.status == 403
     assert resp.content_type == "text/plain"
-    assert await resp.text() == PREFIX + "request method 'DELETE' is not allowed"
+    assert await resp.text() == PREFIX + method_not_allowed("DELETE")
     assert access_control_headers(resp.headers) == []
+    assert resp.headers.getall("Vary") == ["Origin"]
+
+
+async def test_view_preflight_method_check_uses_implemented_methods_not_allow_methods(
+    aiohttp_client,
+):
+    class Limited(web.View, CorsViewMixin):
+        cors_config = {ORIGIN: ResourceOptions(allow_methods=["DELETE"])}  # noqa: RUF012
+
+        async def get(self) -> web.Response:
+            return web.Response(text="g")
+
+        async def put(self) -> web.Response:
+            return web.Response(text="p")
+
+    client = await aiohttp_client(view_app(Limited))
+    resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "PUT"})
+    assert resp.status == 200
+    assert resp.headers[ACAM] == "PUT"
+    resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "DELETE"})
+    assert resp.status == 403
+    assert await resp.text() == PREFIX + method_not_allowed("DELETE")
+
+
+async def test_view_preflight_method_check_comes_before_origin_check(aiohttp_client):
+    client = await aiohttp_client(view_app())
+    resp = await client.options("/v", headers={"Origin": EVIL, ACRM: "DELETE"})
+    assert resp.status == 403
+    assert await resp.text() == PREFIX + method_not_allowed("DELETE", EVIL)
 
 
 async def test_view_plain_options_gets_the_mixin_403_as_in_0_8_1(aiohttp_client):
@@ -160,13 +196,39 @@ async def test_view_plain_options_gets_the_mixin_403_as_in_0_8_1(aiohttp_client)
     client = await aiohttp_client(view_app())
     resp = await client.options("/v")
     assert resp.status == 403
-    assert await resp.text() == "CORS preflight request failed: origin header is not specified"
+    assert await resp.text() == PREFIX + ORIGIN_MISSING
     assert access_control_headers(resp.headers) == []
     resp = await client.options("/v", headers={"Origin": ORIGIN})
     assert resp.status == 403
-    assert await resp.text() == (
-        "CORS preflight request failed: 'Access-Control-Request-Method' header is not specified"
-    )
+    assert await resp.text() == PREFIX + METHOD_MISSING
+    assert access_control_headers(resp.headers) == []
+
+
+async def test_view_never_passed_to_add_answers_preflights_in_its_options(aiohttp_client):
+    # As in 0.8.1: options() answers from get_request_config alone (the method's
+    # custom_cors, the class's cors_config, defaults); the view is not CORS-enabled,
+    # so nothing varies and actual responses are left alone.
+    app = web.Application()
+    aiohttp_cors.setup(app, defaults={EVIL: ResourceOptions(max_age=4)})
+    app.router.add_view("/v", ItemView)
+    client = await aiohttp_client(app)
+    resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "PUT", ACRH: "x-class-h"})
+    assert resp.status == 200
+    assert resp.headers.getall(ACAO) == [ORIGIN]
+    assert resp.headers.getall(ACAH) == ["X-CLASS-H"]
+    assert "Vary" not in resp.headers
+    resp = await client.options("/v", headers={"Origin": EVIL, ACRM: "PUT"})
+    assert resp.status == 200
+    assert resp.headers[ACMA] == "4"
+    refused = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "DELETE"})
+    assert refused.status == 403
+    assert await refused.text() == PREFIX + method_not_allowed("DELETE")
+    assert access_control_headers(refused.headers) == []
+    assert "Vary" not in refused.headers
+    actual = await client.get("/v", headers={"Origin": ORIGIN})
+    assert await actual.text() == "view-get"
+    assert access_control_headers(actual.headers) == []
+    assert "Vary" not in actual.headers
 
 
 async def test_view_own_options_method_receives_plain_options(aiohttp_client):
@@ -212,6 +274,10 @@ async def test_view_add_config_applies_below_class_config(aiohttp_client):
     resp = await client.options("/v", headers={"Origin": ORIGIN, ACRM: "GET"})
     assert resp.status == 200
     assert resp.headers[ACMA] == "7"
+    # ... and on actual requests too.
+    actual = await client.get("/v", headers={"Origin": ORIGIN})
+    assert await actual.text() == "g"
+    assert actual.headers.getall(ACAO) == [ORIGIN]
 
 
 async def test_view_without_mixin_is_refused_at_add(aiohttp_client):
@@ -319,10 +385,10 @@ async def test_view_in_subapp_preflight(aiohttp_client):
     )
     assert resp.status == 200
     assert resp.headers[ACAO] == ORIGIN
-    assert resp.headers[ACAH] == "x-post-h"
+    assert resp.headers[ACAH] == "X-POST-H"
     refused = await client.options("/sub/v", headers={"Origin": ORIGIN, ACRM: "DELETE"})
     assert refused.status == 403
-    assert await refused.text() == PREFIX + "request method 'DELETE' is not allowed"
+    assert await refused.text() == PREFIX + method_not_allowed("DELETE")
 
 
 async def test_view_in_subapp_unimplemented_method_gives_405(aiohttp_client):
@@ -397,7 +463,7 @@ async def test_subapp_with_its_own_middleware_preflight_answered_first(aiohttp_c
     client = await aiohttp_client(app)
     pre = await client.options("/sub/p", headers={"Origin": ORIGIN, ACRM: "PUT", ACRH: "X-Key"})
     assert pre.status == 200
-    assert pre.headers[ACAH] == "x-key"
+    assert pre.headers[ACAH] == "X-KEY"
     resp = await client.put("/sub/p", headers={"Origin": ORIGIN})
     assert resp.status == 401
     assert await resp.text() == "key required"

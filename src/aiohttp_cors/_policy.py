@@ -121,7 +121,8 @@ class Refusal(Exception):
     def method_not_allowed(cls, method: str, origin: str) -> Refusal:
         return cls(
             RefusalReason.METHOD_NOT_ALLOWED,
-            f"request method {_shown(method)!r} is not allowed for {_shown(origin)!r} origin",
+            # repr() already escapes what cannot be encoded, as 0.8.1's text did.
+            f"request method {_bounded(method)!r} is not allowed for {_bounded(origin)!r} origin",
         )
 
     @classmethod
@@ -144,13 +145,24 @@ class Refusal(Exception):
     def private_network_not_allowed(cls, origin: str) -> Refusal:
         return cls(
             RefusalReason.PRIVATE_NETWORK_NOT_ALLOWED,
-            f"private network access is not allowed for {_shown(origin)!r} origin",
+            f"private network access is not allowed for {_bounded(origin)!r} origin",
         )
 
 
-def _shown(value: str) -> str:
-    """A request value bounded for a refusal text (a 403 body, never a header)."""
+def _bounded(value: str) -> str:
     return value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "..."
+
+
+def _shown(value: str) -> str:
+    """A request value bounded for a refusal text (a 403 body, never a header).
+
+    aiohttp decodes request bytes that are not UTF-8 as lone surrogates, which
+    cannot be encoded back: such characters are shown as escapes instead.
+    """
+    value = _bounded(value)
+    if not value.isascii():
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 class Grant:

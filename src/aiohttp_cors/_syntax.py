@@ -162,7 +162,9 @@ def normalize_configured_origin(value: str) -> str:
     if value == "null":
         return value
     if value != value.strip() or any(c.isspace() or ord(c) < 0x20 for c in value):
-        raise ValueError(f"origin {value!r} contains white space or control characters; remove them")
+        raise ValueError(
+            f"origin {value!r} contains white space or control characters; remove them"
+        )
     scheme, sep, rest = value.partition("://")
     if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
         raise ValueError(

@@ -281,7 +281,8 @@ def _build_api_app(page_port: int, static_dir: str) -> web.Application:
 
     # --- preflighted requests ---------------------------------------------
     # Route-level configuration (the common 0.8.1 idiom): each route says
-    # which headers it accepts; its method is allowed because it is served.
+    # which headers it accepts; its method passes the preflight because its
+    # route was passed to cors.add().
     items = app.router.add_resource("/pf/items")
     for method in ("PUT", "DELETE", "PATCH"):
         cors.add(items.add_route(method, echo), {page_origin: ro(allow_headers=("X-Token",))})
@@ -290,11 +291,24 @@ def _build_api_app(page_port: int, static_dir: str) -> web.Application:
     for method in ("PUT", "DELETE", "PATCH"):
         cors.add(locked.add_route(method, echo), {elsewhere: ro(allow_headers=("X-Token",))})
     # Resource-level configuration with allow_methods: DELETE and PATCH are
-    # served by the resource but not allowed cross-origin.
+    # served by the resource but not allowed cross-origin.  (Added before its
+    # routes: every route of a configured resource is CORS-enabled.)
     limited = app.router.add_resource("/pf/limited")
     cors.add(limited, {page_origin: ro(allow_methods=("PUT",), allow_headers=("X-Token",))})
     for method in ("PUT", "DELETE", "PATCH"):
         limited.add_route(method, echo)
+
+    # Resource-level configuration without allow_methods: only GET, HEAD and
+    # POST pass the preflight's method check, although PUT is served too.
+    plain = app.router.add_resource("/pf/resource-only")
+    for method in ("GET", "PUT"):
+        plain.add_route(method, echo)
+    cors.add(plain, {page_origin: ro(allow_headers=("X-Token",))})
+
+    # A sibling never passed to cors.add() shares its resource's config.
+    sibling = app.router.add_resource("/sibling")
+    cors.add(sibling.add_route("GET", echo), {page_origin: ro(expose_headers=("X-Sib",))})
+    sibling.add_route("POST", text_handler("sibling-post", **{"X-Sib": "s1"}))
 
     # max_age=0 means "do not cache this preflight" (not "no header").
     nocache = app.router.add_resource("/pf/max-age-0")
@@ -347,9 +361,17 @@ def _build_api_app(page_port: int, static_dir: str) -> web.Application:
         cors.add(own.add_route("OPTIONS", own_options), own_config)
         cors.add(own.add_route("PUT", echo), own_config)
 
+    # A "*" route is no route for PUT or DELETE in the preflight's method check:
+    # allow_methods="*" lets them through; without it only GET/HEAD/POST pass.
     with state.configuring("any-method"):
         cors.add(
-            app.router.add_route("*", "/any-method", echo), {page_origin: ro(allow_headers="*")}
+            app.router.add_route("*", "/any-method", echo),
+            {page_origin: ro(allow_headers="*", allow_methods="*")},
+        )
+    with state.configuring("any-method-default"):
+        cors.add(
+            app.router.add_route("*", "/any-method-default", echo),
+            {page_origin: ro(allow_headers="*")},
         )
 
     async def etagged(request: web.Request) -> web.Response:

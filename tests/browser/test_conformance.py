@@ -244,6 +244,27 @@ def test_class_based_view_method_not_implemented_refused(probe: Probe) -> None:
     assert probe.actual_requests(case) == [], probe.explain(case, result)
 
 
+def test_resource_config_preflight_allows_get_head_post_only(probe: Probe) -> None:
+    # X-Token makes the GET preflighted: GET passes the method check.
+    url, case = probe.url("/pf/resource-only")
+    result = probe.fetch(url, headers={"X-Token": "t-16"})
+    probe.assert_allowed(result, case)
+    assert json.loads(result["body"])["x_token"] == "t-16"
+    # PUT is served but neither allowed by allow_methods nor passed to cors.add().
+    url, case = probe.url("/pf/resource-only")
+    result = probe.fetch(url, method="PUT", headers={"X-Token": "t-16"}, body="p")
+    probe.assert_blocked(result, case)
+    assert probe.actual_requests(case) == [], probe.explain(case, result)
+
+
+def test_sibling_route_never_passed_to_add_is_readable(probe: Probe) -> None:
+    url, case = probe.url("/sibling")
+    result = probe.fetch(url, method="POST", body="x", read_headers=("X-Sib",))
+    probe.assert_allowed(result, case)
+    assert result["body"] == "sibling-post"
+    assert result["headers"]["X-Sib"] == "s1", probe.explain(case, result)
+
+
 def test_preflighted_json_post_allowed(probe: Probe) -> None:
     url, case = probe.url("/pf/json")
     result = probe.fetch(
@@ -296,6 +317,21 @@ def test_any_method_route(probe: Probe, servers: Servers, method: str) -> None:
     result = probe.fetch(url, method=method, headers={"X-Token": "t-14"})
     probe.assert_allowed(result, case)
     assert json.loads(result["body"])["method"] == method
+
+
+@pytest.mark.parametrize(("method", "allowed"), [("GET", True), ("PUT", False), ("DELETE", False)])
+def test_any_method_route_without_allow_methods(
+    probe: Probe, servers: Servers, method: str, allowed: bool
+) -> None:
+    _require_configured(servers, "any-method-default")
+    url, case = probe.url("/any-method-default")
+    result = probe.fetch(url, method=method, headers={"X-Token": "t-15"})
+    if allowed:
+        probe.assert_allowed(result, case)
+        assert json.loads(result["body"])["method"] == method
+    else:
+        probe.assert_blocked(result, case)
+        assert probe.actual_requests(case) == [], probe.explain(case, result)
 
 
 def test_conditional_revalidation_304_keeps_response_readable(probe: Probe) -> None:
