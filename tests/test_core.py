@@ -36,7 +36,6 @@ from aiohttp_cors._policy import (
     Grant,
     Layer,
     OriginPolicy,
-    PredicateError,
     Refusal,
     compile_policy,
     exposable_header_names,
@@ -46,6 +45,7 @@ from aiohttp_cors._policy import (
     parse_requested_headers,
     refused_header_names,
 )
+from aiohttp_cors._predicates import PredicateFailed, PredicateRunner
 from aiohttp_cors._syntax import (
     MAX_ORIGIN_LENGTH,
     normalize_configured_origin,
@@ -671,11 +671,10 @@ def test_keys_no_browser_can_send_are_kept_and_never_match() -> None:
     assert not compiled.empty
 
 
-async def test_match_async_agrees_with_match_for_policies_without_callables() -> None:
+async def test_lookup_agrees_with_match_for_policies_without_callables() -> None:
     compiled = policy({"*": A, "https://*.example.com": B, "https://app.example.com": C})
     for origin in ("https://app.example.com", "https://x.example.com", "https://o.org", "null"):
-        assert await compiled.match_async(origin) is compiled.match(origin)
-        assert await compiled.lookup(origin) is compiled.match(origin)
+        assert await compiled.lookup(origin, PredicateRunner().ask) is compiled.match(origin)
 
 
 async def test_predicates_sync_and_async_are_asked_in_order_after_exact_keys() -> None:
@@ -690,27 +689,28 @@ async def test_predicates_sync_and_async_are_asked_in_order_after_exact_keys() -
         return origin == "https://partner.example"
 
     compiled = policy({tenant: A, partner: B, "https://exact.example": C, "*": D})
+    ask = PredicateRunner().ask
     assert compiled.has_callables
-    assert (await compiled.lookup("https://exact.example")).options is C  # type: ignore[union-attr]
+    assert (await compiled.lookup(ask=ask, origin="https://exact.example")).options is C  # type: ignore[union-attr]
     assert asked == []
-    assert (await compiled.lookup("https://a.tenant.example")).options is A  # type: ignore[union-attr]
-    assert (await compiled.lookup("https://partner.example")).options is B  # type: ignore[union-attr]
-    assert (await compiled.lookup("https://other.example")).options is D  # type: ignore[union-attr]
-    assert await compiled.lookup("null") is None  # "*" never answers null
+    assert (await compiled.lookup(ask=ask, origin="https://a.tenant.example")).options is A  # type: ignore[union-attr]
+    assert (await compiled.lookup(ask=ask, origin="https://partner.example")).options is B  # type: ignore[union-attr]
+    assert (await compiled.lookup(ask=ask, origin="https://other.example")).options is D  # type: ignore[union-attr]
+    assert await compiled.lookup(ask=ask, origin="null") is None  # "*" never answers null
 
 
 async def test_a_predicate_that_is_not_exactly_true_does_not_match() -> None:
     compiled = policy({lambda origin: "yes": A})
-    assert await compiled.lookup(ORIGIN) is None
+    assert await compiled.lookup(ORIGIN, PredicateRunner().ask) is None
 
 
-async def test_a_failing_predicate_raises_predicate_error_naming_it() -> None:
+async def test_a_failing_predicate_raises_predicate_failed_naming_it() -> None:
     def broken(origin: str) -> bool:
         raise RuntimeError("database down")
 
     compiled = policy({broken: A})
-    with pytest.raises(PredicateError, match="broken"):
-        await compiled.lookup(ORIGIN)
+    with pytest.raises(PredicateFailed, match="broken"):
+        await compiled.lookup(ORIGIN, PredicateRunner().ask)
 
 
 # --------------------------------------------------------------------------

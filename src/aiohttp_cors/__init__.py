@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
 from ._policy import RefusalReason
+from ._predicates import OriginPredicate
 from .cors_config import APP_CONFIG_KEY, CorsConfig, setup
 from .mixin import CorsViewMixin, custom_cors
 from .resource_options import ResourceOptions
@@ -26,6 +27,7 @@ __all__ = [
     "CorsConfigurationWarning",
     "CorsSecurityWarning",
     "CorsViewMixin",
+    "OriginPredicate",
     "RefusalReason",
     "ResourceOptions",
     "__version__",

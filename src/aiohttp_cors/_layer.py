@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from ._policy import OriginPolicy, PredicateError, RefusalReason, merge_vary
+from ._policy import OriginPolicy, RefusalReason, merge_vary
+from ._predicates import PredicateFailed
 from ._routing import (
     NOT_ENABLED,
     CorsRouting,
     PreflightForbidden,
     PreflightResponse,
-    log_refusal,
 )
 from ._syntax import parse_request_origin
 
@@ -89,7 +89,7 @@ class CorsLayer:
                     # Exact keys are canonical origins: an exact hit needs no validation.
                     exact.decorate_actual(headers, origin)
                 elif len(origins) != 1 or parse_request_origin(origin) is None:
-                    log_refusal(RefusalReason.ORIGIN_MALFORMED, request)
+                    routing.count_refusal(RefusalReason.ORIGIN_MALFORMED, request)
                 else:
                     await self._decorate_other(request, headers, origin, policy)
         merged = merge_vary(", ".join(headers.getall(_VARY, ())), "Origin")
@@ -104,13 +104,13 @@ class CorsLayer:
         policy: OriginPolicy,
     ) -> None:
         """Origins that are not exact keys: patterns, regexes, predicates, then ``*``."""
+        routing = self._routing
         try:
-            grant = await policy.lookup(origin)
-        except PredicateError as exc:
-            self._routing.log_predicate_failure(exc)
-            log_refusal(RefusalReason.PREDICATE_FAILED, request)
+            grant = await policy.lookup(origin, routing.predicates.ask)
+        except PredicateFailed:
+            routing.count_refusal(RefusalReason.PREDICATE_FAILED, request)
             return
         if grant is None:
-            log_refusal(RefusalReason.ORIGIN_NOT_ALLOWED, request)
+            routing.count_refusal(RefusalReason.ORIGIN_NOT_ALLOWED, request)
         else:
             grant.decorate_actual(headers, origin)

@@ -16,7 +16,6 @@ looked up; ``"*"`` never answers ``null`` (``"null"`` must be listed).
 from __future__ import annotations
 
 import enum
-import inspect
 import os
 import re
 import sys
@@ -47,6 +46,8 @@ __all__ = [
 ]
 
 OriginPredicate = Callable[[str], Union[bool, Awaitable[bool]]]
+#: How a policy asks a predicate: ``await ask(predicate, origin)`` → allowed or not.
+AskPredicate = Callable[[Any, str], Awaitable[bool]]
 #: A checked configuration mapping: origin key (canonical origin, ``"*"``,
 #: ``"null"``, :class:`OriginGlob`, compiled regex or predicate) → options.
 Layer = Mapping[Any, ResourceOptions]
@@ -277,17 +278,15 @@ class OriginPolicy:
             return glob_hit[1]
         return self.wildcard if origin != "null" else None
 
-    async def lookup(self, origin: str) -> Grant | None:
-        """The Grant for a valid ``origin``, asking predicates only when the policy has some."""
-        if self.has_callables:
-            return await self.match_async(origin)
-        return self.match(origin)
+    async def lookup(self, origin: str, ask: AskPredicate) -> Grant | None:
+        """The Grant for a valid ``origin``; predicates are asked through ``ask``.
 
-    async def match_async(self, origin: str) -> Grant | None:
-        """Like :meth:`match`, also asking predicates (awaiting async ones).
-
-        A predicate that raises makes the lookup raise :class:`PredicateError`.
+        ``ask(predicate, origin)`` answers whether the predicate allows the
+        origin (the aiohttp layer adds timeouts and a memo); it may raise, and
+        the lookup then raises the same exception.
         """
+        if not self.has_callables:
+            return self.match(origin)
         found = self.exact.get(origin)
         if found is not None:
             return found
@@ -299,28 +298,11 @@ class OriginPolicy:
                 if matcher.fullmatch(origin) is not None:
                     return grant
                 continue
-            try:
-                verdict = matcher(origin)
-                if inspect.isawaitable(verdict):
-                    verdict = await verdict
-            except Exception as exc:
-                raise PredicateError(predicate_name(matcher)) from exc
-            if verdict is True:
+            if await ask(matcher, origin):
                 return grant
         if glob_hit is not None:
             return glob_hit[1]
         return self.wildcard if origin != "null" else None
-
-
-class PredicateError(Exception):
-    """An origin predicate raised; the origin is refused and the error logged."""
-
-
-def predicate_name(predicate: Any) -> str:
-    """A stable name for a predicate in log lines: its qualified name, never an address."""
-    module = getattr(predicate, "__module__", None) or ""
-    name = getattr(predicate, "__qualname__", None) or type(predicate).__qualname__
-    return f"{module}.{name}" if module else str(name)
 
 
 def compile_policy(layers: Sequence[Layer]) -> OriginPolicy:

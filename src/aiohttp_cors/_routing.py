@@ -25,6 +25,7 @@ Registration and layering are aiohttp-cors 0.8.1's:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
 
@@ -44,7 +45,6 @@ from ._policy import (
     Grant,
     Layer,
     OriginPolicy,
-    PredicateError,
     Problems,
     Refusal,
     RefusalReason,
@@ -56,6 +56,7 @@ from ._policy import (
     refused_header_names,
     report_problems,
 )
+from ._predicates import PredicateFailed, PredicateRunner
 from ._syntax import parse_request_origin
 
 __all__ = ["NOT_ENABLED", "VARY_ONLY", "CorsRouting", "PreflightForbidden", "PreflightResponse"]
@@ -167,7 +168,8 @@ class CorsRouting:
         self._policies: dict[tuple[int, ...], OriginPolicy] = {}
         self._actual: dict[tuple[AbstractRoute, str], ActualDecision] = {}
         self._views: dict[type, _ViewConfig] = {}
-        self._failed_predicates: set[str] = set()
+        self.predicates = PredicateRunner()
+        self.refusals: Counter[RefusalReason] = Counter()
         self.defaults_policy = self.compile(self.defaults_layers)
 
     def report(self, problems: Problems) -> None:
@@ -552,9 +554,8 @@ class CorsRouting:
         if origin is None:
             raise Refusal.origin_not_allowed(raw_origin, RefusalReason.ORIGIN_MALFORMED)
         try:
-            grant = await policy.lookup(origin)
-        except PredicateError as exc:
-            self.log_predicate_failure(exc)
+            grant = await policy.lookup(origin, self.predicates.ask)
+        except PredicateFailed:
             raise Refusal.origin_not_allowed(raw_origin, RefusalReason.PREDICATE_FAILED) from None
         if grant is None:
             raise Refusal.origin_not_allowed(raw_origin, RefusalReason.ORIGIN_NOT_ALLOWED)
@@ -564,29 +565,39 @@ class CorsRouting:
         if origin is None:
             return None
         try:
-            return await policy.lookup(origin)
-        except PredicateError as exc:
-            self.log_predicate_failure(exc)
+            return await policy.lookup(origin, self.predicates.ask)
+        except PredicateFailed:
             return None
 
     def _refused(self, request: web.Request, refusal: Refusal, *, vary: bool) -> PreflightForbidden:
-        log_refusal(refusal.code, request)
+        self.count_refusal(refusal.code, request)
         headers = {hdrs.VARY: "Origin"} if vary else None
         return PreflightForbidden(text=_REFUSAL_PREFIX + refusal.message, headers=headers)
 
-    def log_predicate_failure(self, exc: PredicateError) -> None:
-        """Log a failing origin predicate: its traceback once, then one line per failure."""
-        name = str(exc)
-        if name not in self._failed_predicates:
-            self._failed_predicates.add(name)
-            logger.error("CORS origin predicate %s failed; origin refused", name, exc_info=exc)
-        else:
-            logger.warning("CORS origin predicate %s failed again; origin refused", name)
+    def count_refusal(self, code: RefusalReason, request: web.BaseRequest) -> None:
+        """Count a refusal and log it at DEBUG: its code, method and path.
 
+        ``%r`` of a bounded value keeps request bytes from forging log lines.
+        """
+        self.refusals[code] += 1
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "CORS refused (%s): %r %r", code.value, request.method[:32], request.path[:200]
+            )
 
-def log_refusal(code: RefusalReason, request: web.BaseRequest) -> None:
-    """Log one refusal at DEBUG: its code, method and path (``%r`` keeps request bytes inert)."""
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "CORS refused (%s): %r %r", code.value, request.method[:32], request.path[:200]
-        )
+    def stats(self) -> dict[str, Any]:
+        """Counters since start: refusals per reason, predicate calls and their memo."""
+        runner = self.predicates
+        return {
+            "refusals": {reason.value: self.refusals[reason] for reason in RefusalReason},
+            "predicates": {
+                "calls": runner.calls,
+                "shared_calls": runner.shared_calls,
+                "memo_hits": runner.memo_hits,
+                "failures": runner.failures,
+                "timeouts": runner.timeouts,
+                "latency_total_s": runner.latency_total,
+                "latency_max_s": runner.latency_max,
+                "memo_size": runner.memo_size,
+            },
+        }

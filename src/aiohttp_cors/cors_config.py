@@ -10,6 +10,7 @@ from aiohttp import web
 
 from ._errors import CorsConfigurationError, CorsConfigurationWarning
 from ._layer import CorsLayer
+from ._predicates import DEFAULT_TIMEOUT
 from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter, warn_webview
 
 __all__ = ["APP_CONFIG_KEY", "CorsConfig", "setup"]
@@ -36,7 +37,10 @@ class CorsConfig:
         router_adapter: ResourcesUrlDispatcherRouterAdapter | None = None,
         strict: bool = False,
         all_routes: bool = False,
+        predicate_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        if isinstance(predicate_timeout, bool) or not predicate_timeout > 0:
+            raise ValueError(f"predicate_timeout must be a number > 0, got {predicate_timeout!r}")
         if router_adapter is None:
             router_adapter = ResourcesUrlDispatcherRouterAdapter(
                 app.router, defaults, strict=strict
@@ -48,6 +52,7 @@ class CorsConfig:
             )
         router_adapter.routing.strict = strict
         router_adapter.routing.all_routes = all_routes
+        router_adapter.routing.predicates.timeout = predicate_timeout
         self._app = app
         self._router_adapter = router_adapter
         #: ``defaults`` as given, with mapping-form options turned into ResourceOptions.
@@ -78,6 +83,16 @@ class CorsConfig:
         )
         return routing_entity
 
+    def stats(self) -> dict[str, Any]:
+        """Counters since start, for monitoring.
+
+        ``refusals``: refused requests per :class:`RefusalReason` value;
+        ``predicates``: origin-predicate calls, calls shared by concurrent
+        requests, memo hits, failures, timeouts, total and longest latency in
+        seconds, verdicts remembered now.
+        """
+        return self._router_adapter.routing.stats()
+
 
 APP_CONFIG_KEY: web.AppKey[CorsConfig] = web.AppKey("aiohttp_cors", CorsConfig)
 
@@ -88,11 +103,15 @@ def setup(
     defaults: Mapping[Any, Any] | None = None,
     strict: bool = False,
     all_routes: bool = False,
+    predicate_timeout: float = DEFAULT_TIMEOUT,
 ) -> CorsConfig:
     """Set up CORS for ``app`` and return its :class:`CorsConfig`.
 
     The config is also stored as ``app[APP_CONFIG_KEY]`` (views in
     sub-applications find it through ``request.config_dict``).
+    ``predicate_timeout`` is how long an async origin predicate may take
+    before the origin is refused (``OriginPredicate(..., timeout=...)`` sets
+    one predicate's own).
     """
     if APP_CONFIG_KEY in app:
         if strict:
@@ -105,6 +124,12 @@ def setup(
             CorsConfigurationWarning,
             stacklevel=2,
         )
-    cors = CorsConfig(app, defaults=defaults, strict=strict, all_routes=all_routes)
+    cors = CorsConfig(
+        app,
+        defaults=defaults,
+        strict=strict,
+        all_routes=all_routes,
+        predicate_timeout=predicate_timeout,
+    )
     app[APP_CONFIG_KEY] = cors
     return cors
