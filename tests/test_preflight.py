@@ -423,10 +423,11 @@ async def test_refusal_headers_not_allowed_lists_every_refused_name(aiohttp_clie
     await assert_refused(resp, headers_not_allowed(*(name.upper() for name in names)))
 
 
-async def test_refusal_header_name_that_is_not_a_token(aiohttp_client):
+async def test_header_name_that_is_not_a_token_is_echoed_as_0_8_1_did(aiohttp_client):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(allow_headers="*")}))
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="X-A, x(b)")
-    await assert_refused(resp, headers_not_allowed("X(B)"))
+    assert resp.status == 200
+    assert resp.headers[ACAH] == "X-A,X(B)"
 
 
 async def test_refusal_star_in_requested_headers(aiohttp_client):
@@ -839,10 +840,19 @@ async def test_ten_thousand_request_header_names_are_refused(aiohttp_client):
     await assert_refused_bounded(resp, "headers are not allowed: X-H0, X-H1, ")
 
 
-async def test_64kb_of_commas_are_empty_items_and_dropped(aiohttp_client):
+async def test_more_request_headers_than_one_line_holds_are_refused(aiohttp_client):
+    # 64 KB of commas: more than one header line holds with aiohttp's default
+    # limits (the server was widened); refused without being parsed or echoed.
     app = app_with({ORIGIN: ResourceOptions(allow_headers="*")})
     client = await big_header_client(aiohttp_client, app)
     resp = await preflight(client, "PUT", Access_Control_Request_Headers="x-a" + "," * 65536)
+    await assert_refused_bounded(resp, "headers are not allowed: X-A, ...")
+
+
+async def test_empty_items_in_request_headers_are_dropped(aiohttp_client):
+    app = app_with({ORIGIN: ResourceOptions(allow_headers="*")})
+    client = await aiohttp_client(app)
+    resp = await preflight(client, "PUT", Access_Control_Request_Headers="x-a" + "," * 4000)
     assert resp.status == 200
     assert resp.headers.getall(ACAH) == ["X-A"]
 

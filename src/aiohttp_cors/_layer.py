@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
+from aiohttp.web_urldispatcher import MatchedSubAppResource
 
-from ._policy import OriginPolicy, RefusalReason, merge_vary
+from ._policy import Grant, OriginPolicy, RefusalReason, merge_vary
 from ._predicates import PredicateFailed
 from ._routing import (
     NOT_ENABLED,
@@ -41,7 +42,17 @@ _ORIGIN = hdrs.ORIGIN
 _VARY = hdrs.VARY
 _OPTIONS = hdrs.METH_OPTIONS
 _ACRM = hdrs.ACCESS_CONTROL_REQUEST_METHOD
-_OUR_RESPONSES = (PreflightResponse, PreflightForbidden)
+
+
+def _sub_applications(app: web.Application) -> list[web.Application]:
+    """Every application mounted in ``app``, at any depth."""
+    found: list[web.Application] = []
+    for resource in app.router.resources():
+        if isinstance(resource, (web.PrefixedSubAppResource, MatchedSubAppResource)):
+            sub = resource.get_info()["app"]
+            found.append(sub)
+            found.extend(_sub_applications(sub))
+    return found
 
 
 class CorsLayer:
@@ -51,6 +62,10 @@ class CorsLayer:
         #: The router adapter, under the name 0.8.1's implementation object used.
         self._router_adapter = adapter
         self._routing: CorsRouting = adapter.routing
+        #: Whether start-up found nothing for the middleware to pre-empt and removed it.
+        self.middleware_removed = False
+        # The routing's own table of decisions, read first without a method call.
+        self._remembered = adapter.routing.remembered_decisions
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -66,17 +81,53 @@ class CorsLayer:
         return await handler(request)
 
     async def on_startup(self, app: web.Application) -> None:
-        """Add the preflight routes now that the application's own routes are all there."""
+        """Add the preflight routes now that the application's own routes are all there.
+
+        Then the middleware is removed when it has nothing to pre-empt: aiohttp
+        skips its middleware machinery for applications without any, which
+        saves more than the whole CORS work on every request. Our OPTIONS
+        routes then answer the preflights, with the same answers.
+        """
         self._routing.on_startup(app.router.routes())
+        self.middleware_removed = False
+        if not self._middleware_needed(app):
+            app.middlewares.remove(self.middleware)
+            self.middleware_removed = True
+        logger.debug(
+            "CORS preflights answered by %s",
+            "OPTIONS routes" if self.middleware_removed else "the preflight middleware",
+        )
+
+    def _middleware_needed(self, app: web.Application) -> bool:
+        """Whether preflights must be answered before something else would see them."""
+        if app.middlewares.frozen or app.frozen:
+            # Not the documented moment (start-up before freezing); keep what works.
+            return True
+        routing = self._routing
+        if routing.all_routes:
+            return True  # preflights to any path, also where no route of ours exists
+        if any(middleware != self.middleware for middleware in app.middlewares):
+            return True  # e.g. authentication, which must not see preflights
+        if any(sub.middlewares for sub in _sub_applications(app)):
+            return True
+        return any(
+            route.method in (hdrs.METH_OPTIONS, hdrs.METH_ANY)
+            and route not in routing.preflight_routes
+            for resource in routing.entries
+            for route in resource
+        )  # the application's own OPTIONS or "*" handler (views included)
 
     async def on_response_prepare(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
         """Decorate an actual response (0.8.1's order and values) and merge ``Vary: Origin``."""
-        if isinstance(response, _OUR_RESPONSES):
+        # Class identity, not isinstance(): responses are MutableMappings, whose ABC
+        # isinstance() check costs more than the rest of this hook on a plain route.
+        if response.__class__ is PreflightResponse or response.__class__ is PreflightForbidden:
             return
-        routing = self._routing
-        policy = routing.actual_policy(request)
+        policy = self._remembered.get((request.match_info.route, request.method))
+        if policy is None:
+            policy = self._routing.actual_policy(request)
         if policy is NOT_ENABLED:
             return
         headers = response.headers
@@ -89,28 +140,47 @@ class CorsLayer:
                     # Exact keys are canonical origins: an exact hit needs no validation.
                     exact.decorate_actual(headers, origin)
                 elif len(origins) != 1 or parse_request_origin(origin) is None:
-                    routing.count_refusal(RefusalReason.ORIGIN_MALFORMED, request)
+                    self._routing.count_refusal(RefusalReason.ORIGIN_MALFORMED, request)
+                elif policy.has_callables:
+                    await self._decorate_asking(request, headers, origin, policy)
                 else:
-                    await self._decorate_other(request, headers, origin, policy)
-        merged = merge_vary(", ".join(headers.getall(_VARY, ())), "Origin")
-        if merged is not None:
-            headers[_VARY] = merged
+                    self._decorate(request, headers, origin, policy.match(origin))
+        _add_vary_origin(headers)
 
-    async def _decorate_other(
+    async def _decorate_asking(
         self,
         request: web.Request,
         headers: MutableMapping[str, str],
         origin: str,
         policy: OriginPolicy,
     ) -> None:
-        """Origins that are not exact keys: patterns, regexes, predicates, then ``*``."""
+        """For policies with predicates: ask them (with their timeouts), then decorate."""
         routing = self._routing
         try:
             grant = await policy.lookup(origin, routing.predicates.ask)
         except PredicateFailed:
             routing.count_refusal(RefusalReason.PREDICATE_FAILED, request)
-            return
+        else:
+            self._decorate(request, headers, origin, grant)
+
+    def _decorate(
+        self,
+        request: web.Request,
+        headers: MutableMapping[str, str],
+        origin: str,
+        grant: Grant | None,
+    ) -> None:
         if grant is None:
-            routing.count_refusal(RefusalReason.ORIGIN_NOT_ALLOWED, request)
+            self._routing.count_refusal(RefusalReason.ORIGIN_NOT_ALLOWED, request)
         else:
             grant.decorate_actual(headers, origin)
+
+
+def _add_vary_origin(headers: Any) -> None:
+    """Merge ``Origin`` into ``Vary``: every line into one, ``Vary: *`` left alone."""
+    if _VARY not in headers:
+        headers[_VARY] = "Origin"
+    else:
+        merged = merge_vary(", ".join(headers.getall(_VARY)), "Origin")
+        if merged is not None:
+            headers[_VARY] = merged

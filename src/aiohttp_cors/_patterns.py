@@ -32,7 +32,7 @@ from typing import Generic, NoReturn, TypeVar
 
 from ._syntax import is_dns_host, is_port, serialize_ipv6
 
-__all__ = ["GlobIndex", "OriginGlob", "is_glob", "parse_glob"]
+__all__ = ["GlobIndex", "GlobTooBroad", "OriginGlob", "is_glob", "parse_glob"]
 
 T = TypeVar("T")
 
@@ -163,6 +163,10 @@ def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
     if tail[0] != ":" or not (port == "0" or is_port(port)):  # port 0 is a valid URL port
         return None
     return scheme, host, port
+
+
+class GlobTooBroad(ValueError):
+    """A glob that would let every site of a top-level domain in: always an error."""
 
 
 def _refuse(key: str, problem: str, hint: str) -> NoReturn:
@@ -350,10 +354,10 @@ def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
         # Known limit: this only refuses single-label suffixes.  Public
         # suffixes with several labels ('*.co.uk', '*.github.io') are not
         # detected; shipping a public-suffix list is out of scope.
-        _refuse(
-            key,
-            f"'*.{host}' would match every site under the top-level domain {host!r}",
-            f"list the site's own domain instead, e.g. '{_scheme_of(key)}://*.example.{host}'",
+        raise GlobTooBroad(
+            f"invalid origin glob {key!r}: '*.{host}' would match every site under the "
+            f"top-level domain {host!r}. Hint: list the site's own domain instead, e.g. "
+            f"'{_scheme_of(key)}://*.example.{host}'."
         )
     # '*.' needs room for at least one more label and its dot.
     limit = _MAX_HOST_LENGTH - 2 if subdomains else _MAX_HOST_LENGTH

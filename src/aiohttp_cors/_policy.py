@@ -27,7 +27,7 @@ from typing import Any, Callable, Union
 from multidict import istr
 
 from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
-from ._patterns import GlobIndex, OriginGlob, is_glob, parse_glob
+from ._patterns import GlobIndex, GlobTooBroad, OriginGlob, is_glob, parse_glob
 from ._syntax import is_token, normalize_configured_origin, parse_request_origin
 from .resource_options import ResourceOptions
 
@@ -469,9 +469,16 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
         if is_glob(key):
             try:
                 return parse_glob(key)
-            except ValueError as exc:
+            except GlobTooBroad as exc:
                 errors.append(str(exc))
                 return None
+            except ValueError as exc:
+                # 0.8.1 read "*" in a key literally (such a key never matched), so
+                # it is kept, never matching, with the glob problem as a warning.
+                problems.append(
+                    (CorsConfigurationWarning, f"{exc} This key can never match a request.")
+                )
+                return key
         try:
             return normalize_configured_origin(key)
         except ValueError as exc:
@@ -532,7 +539,7 @@ def parse_options(config: Mapping[Any, Any]) -> dict[Any, ResourceOptions]:
 
 
 def normalize_config(
-    config: Any, what: str = "config", *, strict: bool = False
+    config: Any, what: str = "config", *, strict: bool = False, lenient: bool = False
 ) -> tuple[list[Layer], Problems]:
     """Check a user configuration mapping; return its layers and the problems found.
 
@@ -541,7 +548,8 @@ def normalize_config(
     as one :class:`CorsConfigurationError` (in ``strict`` mode with the other
     problems too); settings that are legal but cannot work, or are dangerous,
     are returned as problems for the caller to warn about (or to raise, in
-    strict mode).
+    strict mode). With ``lenient`` (configurations met while answering a
+    request, where raising would be a 500), bad entries are left out instead.
     """
     if config is None:
         return [], []
@@ -577,7 +585,7 @@ def normalize_config(
             layer[normalized] = options
             spelled[normalized] = key
         layers.append(layer)
-    if errors:
+    if errors and not lenient:
         if strict:
             errors.extend(f"{message} (strict mode)" for _, message in problems)
         raise CorsConfigurationError(errors)
@@ -628,14 +636,19 @@ def refused_header_names(names: Sequence[str], allowed: Any) -> list[str]:
     """The requested names a grant does not allow.
 
     ``*`` is never granted (echoed, it would read as a wildcard), nor a name
-    that is not a token: browsers send only tokens, so anything else is
-    hand-made and is refused rather than copied into a response header.
+    with a character outside printable ASCII: it could not be copied into a
+    response header. Browsers send tokens only; 0.8.1 echoed any other
+    printable name, and so does this.
     """
     if len(names) > MAX_REQUESTED_HEADERS:
         return list(names)
     if allowed == "*":
-        return [n for n in names if n == "*" or not is_token(n)]
-    return [n for n in names if n not in allowed or n == "*" or not is_token(n)]
+        return [n for n in names if n == "*" or not _printable(n)]
+    return [n for n in names if n not in allowed or n == "*" or not _printable(n)]
+
+
+def _printable(name: str) -> bool:
+    return name.isascii() and name.isprintable()
 
 
 def is_request_method(method: str) -> bool:

@@ -32,6 +32,7 @@ from typing import Any, Union
 from aiohttp import hdrs, web
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
 
+from ._cache import BoundedCache
 from ._policy import (
     ACAC,
     ACAH,
@@ -67,6 +68,17 @@ _ACRPN = "Access-Control-Request-Private-Network"
 _REFUSAL_PREFIX = "CORS preflight request failed: "
 #: Policies remembered per (route, method); aiohttp's routes and methods are few.
 _MAX_REMEMBERED = 4096
+#: Preflight answers remembered: at most this many, pinning at most this many bytes.
+_ANSWERS_MAX_ENTRIES = 1024
+_ANSWERS_MAX_BYTES = 1 << 20
+#: What one remembered answer costs beyond its strings (tuples, dict slot), roughly.
+_ENTRY_OVERHEAD = 400
+#: Longest request CORS headers (all four together) whose answer is remembered.
+_MAX_KEY_CHARS = 1024
+#: Longest Access-Control-Request-Headers accepted, all lines together: what one
+#: line can hold with aiohttp's default limits (0.8.1 read the first line only).
+MAX_REQUESTED_HEADERS_LENGTH = 8190
+_SHOWN_NAMES_LENGTH = 100
 
 
 class _Marker:
@@ -90,8 +102,16 @@ class PreflightResponse(web.Response):
     """A successful preflight answer made by this package (left alone at prepare time)."""
 
 
-class PreflightForbidden(web.HTTPForbidden):
-    """A refused preflight: 403 with 0.8.1's text (left alone at prepare time)."""
+class PreflightForbidden(web.Response):
+    """A refused preflight: 403 with 0.8.1's text (left alone at prepare time).
+
+    The same bytes as 0.8.1's ``HTTPForbidden``, but a response to return:
+    aiohttp deprecates returning exceptions, and raising one would keep the
+    request alive through its traceback until the garbage collector runs.
+    """
+
+    def __init__(self, text: str, *, vary: bool) -> None:
+        super().__init__(status=403, text=text, headers={hdrs.VARY: "Origin"} if vary else None)
 
 
 class ResourceEntry:
@@ -145,6 +165,22 @@ def header_lines(headers: Any, name: str) -> list[str]:
     return [] if value is None else [value]
 
 
+def _preflight_key(headers: Any, route: AbstractRoute) -> tuple[tuple[Any, ...], int] | None:
+    """What a remembered preflight answer is found by, and its size; ``None`` when the
+    request must be decided afresh (several lines of a header, long values, no resource)."""
+    if route.resource is None:
+        return None
+    origins = headers.getall(hdrs.ORIGIN, ())
+    methods = headers.getall(hdrs.ACCESS_CONTROL_REQUEST_METHOD, ())
+    requested = headers.getall(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, ())
+    private = headers.getall(_ACRPN, ())
+    if len(origins) != 1 or len(methods) != 1 or len(requested) > 1 or len(private) > 1:
+        return None
+    key = (route, origins[0], methods[0], tuple(requested), tuple(private))
+    size = len(origins[0]) + len(methods[0]) + sum(map(len, requested)) + sum(map(len, private))
+    return (key, size) if size <= _MAX_KEY_CHARS else None
+
+
 class CorsRouting:
     """The registry behind ``cors.add()`` and the decisions made from it."""
 
@@ -166,9 +202,15 @@ class CorsRouting:
         self.resources_with_preflight_routes: set[AbstractResource] = set()
         self.started = False
         self._policies: dict[tuple[int, ...], OriginPolicy] = {}
-        self._actual: dict[tuple[AbstractRoute, str], ActualDecision] = {}
+        #: Decisions for actual requests by (route, method); never replaced, only cleared.
+        self.remembered_decisions: dict[tuple[AbstractRoute, str], ActualDecision] = {}
+        self._actual = self.remembered_decisions
         self._views: dict[type, _ViewConfig] = {}
         self.predicates = PredicateRunner()
+        #: Successful preflight answers, by route and request CORS headers.
+        self.answers: BoundedCache[tuple[Any, ...], tuple[tuple[str, str], ...]] = BoundedCache(
+            _ANSWERS_MAX_ENTRIES, _ANSWERS_MAX_BYTES
+        )
         self.refusals: Counter[RefusalReason] = Counter()
         self.defaults_policy = self.compile(self.defaults_layers)
 
@@ -224,6 +266,7 @@ class CorsRouting:
             entry.method_config[entity.method] = parsed
             entry.method_layers[entity.method] = tuple(layers)
         self._actual.clear()
+        self.answers.clear()
         if self.started:
             self.add_preflight_route(resource)
 
@@ -322,7 +365,9 @@ class CorsRouting:
                 config = view.get_request_config(request, method)  # type: ignore[attr-defined]
             except KeyError:
                 return None
-            layers, _ = normalize_config(config, f"{view.__name__}.get_request_config()")
+            layers, _ = normalize_config(
+                config, f"{view.__name__}.get_request_config()", lenient=True
+            )
             return tuple(layers), False
         config = self._view_config(view)
         own = config.method_layers.get(method)
@@ -392,26 +437,51 @@ class CorsRouting:
     # -- preflights ----------------------------------------------------------------------
 
     async def preflight_handler(self, request: web.Request) -> web.StreamResponse:
-        """The handler of the OPTIONS routes this package adds (0.8.1's preflight handler)."""
+        """The handler of the OPTIONS routes this package adds (0.8.1's preflight handler).
+
+        A plain ``OPTIONS`` (no ``Origin`` or no ``Access-Control-Request-Method``)
+        reaches it through the application's middlewares, which saw 0.8.1's
+        refusal as a raised ``HTTPForbidden``: it is raised here too.
+        """
         response = await self.preflight(request)
         if response is None:  # cannot happen for our own routes; keep aiohttp's answer
             raise web.HTTPMethodNotAllowed(request.method, [])
+        if isinstance(response, PreflightForbidden) and not (
+            hdrs.ORIGIN in request.headers
+            and hdrs.ACCESS_CONTROL_REQUEST_METHOD in request.headers
+        ):
+            raise web.HTTPForbidden(text=response.text, headers={hdrs.VARY: "Origin"})
         return response
 
     async def preflight(self, request: web.Request) -> web.StreamResponse | None:
         """The answer to an OPTIONS request, or ``None`` when it is not this package's.
 
-        Raises :class:`PreflightForbidden` on refusal, as 0.8.1 raised
-        ``HTTPForbidden``.
+        A refusal is a :class:`PreflightForbidden` returned, not raised: a
+        raised exception would keep the request (and its headers, however
+        large) alive through its traceback until the garbage collector runs.
+        Browsers repeat the same preflights, so successful
+        answers that depend only on the matched route and the request's
+        (single, bounded) CORS headers are remembered.
         """
+        route = request.match_info.route
+        key = _preflight_key(request.headers, route)
+        if key is not None:
+            headers = self.answers.get(key[0])
+            if headers is not None:
+                return PreflightResponse(headers=headers)
         target = await self._preflight_target(request)
         if target is None:
             return None
         entry, view = target
         try:
-            return await self._answer(request, entry, view, vary=True)
+            response, remember = await self._answer(request, entry, view, vary=True)
         except Refusal as refusal:
-            raise self._refused(request, refusal, vary=True) from None
+            return self._refused(request, refusal, vary=True)
+        if key is not None and remember:
+            items = tuple(response.headers.items())
+            size = key[1] + sum(len(name) + len(value) for name, value in items)
+            self.answers.put(key[0], items, size + _ENTRY_OVERHEAD)
+        return response
 
     async def view_preflight(self, request: web.Request, view: type) -> web.StreamResponse:
         """What a view's ``options()`` answers (0.8.1 answered preflights there)."""
@@ -419,9 +489,13 @@ class CorsRouting:
         # A view never passed to add() is not CORS-enabled: no Vary, as in 0.8.1.
         vary = entry is not None
         try:
-            return await self._answer(request, entry, view, vary=vary)
+            response, _ = await self._answer(request, entry, view, vary=vary)
         except Refusal as refusal:
-            raise self._refused(request, refusal, vary=vary) from None
+            refused = self._refused(request, refusal, vary=vary)
+        else:
+            return response
+        # 0.8.1's mixin raised HTTPForbidden from options(); code calling it expects that.
+        raise web.HTTPForbidden(text=refused.text, headers=refused.headers)
 
     async def _preflight_target(
         self, request: web.Request
@@ -456,8 +530,12 @@ class CorsRouting:
 
     async def _answer(
         self, request: web.Request, entry: ResourceEntry | None, view: type | None, *, vary: bool
-    ) -> PreflightResponse:
-        """Fetch §4.8 "CORS-preflight fetch", step by step, with 0.8.1's checks and texts."""
+    ) -> tuple[PreflightResponse, bool]:
+        """Fetch §4.8 "CORS-preflight fetch", step by step, with 0.8.1's checks and texts.
+
+        Also says whether the answer may be remembered: not when a predicate
+        or a per-request view configuration took part.
+        """
         headers = request.headers
         origins = header_lines(headers, hdrs.ORIGIN)
         if not origins:
@@ -469,11 +547,19 @@ class CorsRouting:
         # Only a serialized origin is ever looked up or echoed; several Origin
         # lines are no origin at all.
         origin = raw_origin if len(origins) == 1 and parse_request_origin(raw_origin) else None
-        policy = await self._method_policy(request, entry, view, method, origin, raw_origin)
+        policy, remember = await self._method_policy(
+            request, entry, view, method, origin, raw_origin
+        )
         if policy.empty:
             raise Refusal.no_origins()
         origin, grant = await self._grant(policy, origin, raw_origin)
-        names = parse_requested_headers(header_lines(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS))
+        requested = header_lines(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS)
+        if sum(map(len, requested)) > MAX_REQUESTED_HEADERS_LENGTH:
+            # More than one header line can hold: never echoed, never parsed.
+            head = requested[0][:_SHOWN_NAMES_LENGTH]
+            shown = parse_requested_headers([head.rpartition(",")[0] or head])
+            raise Refusal.headers_not_allowed([*shown, "..."])
+        names = parse_requested_headers(requested)
         refused = refused_header_names(names, grant.headers)
         if refused:
             raise Refusal.headers_not_allowed(refused)
@@ -496,7 +582,7 @@ class CorsRouting:
             out[ACAPN] = "true"
         if vary:
             out[hdrs.VARY] = PREFLIGHT_VARY_PNA if private_network else PREFLIGHT_VARY
-        return response
+        return response, remember and not policy.has_callables
 
     async def _method_policy(
         self,
@@ -506,30 +592,29 @@ class CorsRouting:
         method: str,
         origin: str | None,
         raw_origin: str,
-    ) -> OriginPolicy:
-        """The policy answering a preflight for ``method``; refuses a method it may not use."""
+    ) -> tuple[OriginPolicy, bool]:
+        """The policy answering a preflight for ``method`` and whether it is the same for
+        every request; refuses a method it may not use."""
         if not is_request_method(method):
             raise Refusal.method_not_allowed(method, raw_origin)
-        if entry is None and view is None:  # app-wide mode, a path no route serves
-            return self.defaults_policy
-        resource_layers = () if entry is None else entry.resource_layers
         if view is not None:
             found = self._view_request_layers(view, request, method, entry)
             if found is None:
                 raise Refusal.method_not_allowed(method, raw_origin)
             return found
-        assert entry is not None
+        if entry is None:  # app-wide mode, a path no route serves
+            return self.defaults_policy, True
         if method not in SAFELISTED_METHODS and method not in entry.method_layers:
-            resource_policy = self.compile((*resource_layers, *self.defaults_layers))
+            resource_policy = self.compile((*entry.resource_layers, *self.defaults_layers))
             grant = await self._grant_or_none(resource_policy, origin)
             if grant is None or not grant.allows_method(method):
                 raise Refusal.method_not_allowed(method, raw_origin)
         own = entry.method_layers.get(method, ())
-        return self.compile((*own, *resource_layers, *self.defaults_layers))
+        return self.compile((*own, *entry.resource_layers, *self.defaults_layers)), True
 
     def _view_request_layers(
         self, view: type, request: web.Request, method: str, entry: ResourceEntry | None
-    ) -> OriginPolicy | None:
+    ) -> tuple[OriginPolicy, bool] | None:
         if entry is None:
             # A view never passed to add(): its own get_request_config alone, as in 0.8.1.
             try:
@@ -538,14 +623,16 @@ class CorsRouting:
                 return None
             if method not in hdrs.METH_ALL:
                 return None
-            own, _ = normalize_config(config, f"{view.__name__}.get_request_config()")
-            return compile_policy(tuple(own))
+            own, _ = normalize_config(
+                config, f"{view.__name__}.get_request_config()", lenient=True
+            )
+            return compile_policy(tuple(own)), False
         found = self.view_layers(view, request, method)
         if found is None:
             return None
         layers, cacheable = found
         stack = (*layers, *entry.resource_layers, *self.defaults_layers)
-        return self.compile(stack) if cacheable else compile_policy(stack)
+        return (self.compile(stack), True) if cacheable else (compile_policy(stack), False)
 
     async def _grant(
         self, policy: OriginPolicy, origin: str | None, raw_origin: str
@@ -571,8 +658,7 @@ class CorsRouting:
 
     def _refused(self, request: web.Request, refusal: Refusal, *, vary: bool) -> PreflightForbidden:
         self.count_refusal(refusal.code, request)
-        headers = {hdrs.VARY: "Origin"} if vary else None
-        return PreflightForbidden(text=_REFUSAL_PREFIX + refusal.message, headers=headers)
+        return PreflightForbidden(_REFUSAL_PREFIX + refusal.message, vary=vary)
 
     def count_refusal(self, code: RefusalReason, request: web.BaseRequest) -> None:
         """Count a refusal and log it at DEBUG: its code, method and path.
