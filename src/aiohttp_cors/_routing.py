@@ -672,7 +672,8 @@ class CorsRouting:
             )
 
     def stats(self) -> dict[str, Any]:
-        """Counters since start: refusals per reason, predicate calls and their memo."""
+        """Counters since start: refusals per reason, predicate calls and their memo,
+        the preflight-answer cache."""
         runner = self.predicates
         return {
             "refusals": {reason.value: self.refusals[reason] for reason in RefusalReason},
@@ -685,5 +686,12 @@ class CorsRouting:
                 "latency_total_s": runner.latency_total,
                 "latency_max_s": runner.latency_max,
                 "memo_size": runner.memo_size,
+            },
+            "preflight_cache": {
+                "entries": len(self.answers),
+                "bytes": self.answers.size,
+                "hits": self.answers.hits,
+                "misses": self.answers.misses,
+                "evictions": self.answers.evictions,
             },
         }

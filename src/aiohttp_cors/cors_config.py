@@ -89,7 +89,9 @@ class CorsConfig:
         ``refusals``: refused requests per :class:`RefusalReason` value;
         ``predicates``: origin-predicate calls, calls shared by concurrent
         requests, memo hits, failures, timeouts, total and longest latency in
-        seconds, verdicts remembered now.
+        seconds, verdicts remembered now; ``preflight_cache``: successful
+        preflight answers remembered (entries, estimated bytes), hits, misses
+        and evictions.
         """
         return self._router_adapter.routing.stats()
 
