@@ -13,7 +13,8 @@ Runs small apps under callgrind and prints instructions per request for:
 - ``options-route``: the same answer from an ``OPTIONS`` route (what 0.8.1 registered).
 
 These are the costs this package cannot remove while it answers preflights before
-application middleware and registers no routes of its own (CONTRACT §3.2).
+application middleware (browsers never send credentials on a preflight, Fetch §4.8) and
+registers no routes of its own (fix 2 in docs/migration.md).
 """
 
 from __future__ import annotations

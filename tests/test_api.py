@@ -1,6 +1,6 @@
 """Public API of aiohttp_cors 1.x: the names and call shapes aiohttp-cors 0.8.1 users rely on.
 
-CONTRACT §1 (drop-in API) and the value semantics of ``ResourceOptions``.
+The drop-in API of 0.8.1 and the value semantics of ``ResourceOptions``.
 HTTP behaviour is tested in ``test_behaviour*.py``; configuration checking in
 ``test_config_checks.py``.
 """
@@ -192,7 +192,7 @@ def test_setup_twice_under_strict_raises() -> None:
 
 
 async def test_private_names_that_projects_tests_touch_keep_working(aiohttp_client) -> None:
-    # CONTRACT §2: CorsConfig._router_adapter and
+    # Private names kept because projects' tests use them: CorsConfig._router_adapter and
     # CorsConfig._cors_impl._router_adapter.is_cors_enabled_on_request(request).
     async def probe(request: web.Request) -> web.Response:
         adapter = request.app[APP_CONFIG_KEY]._cors_impl._router_adapter
@@ -659,7 +659,7 @@ def test_resource_options_header_order_and_duplicates_do_not_matter_for_equality
 
 
 def test_resource_options_fields_compare_equal_to_sets() -> None:
-    # Projects' tests compare the fields with sets (CONTRACT §2).
+    # Projects' tests compare the fields with sets, as 0.8.1's frozensets allowed.
     options = ResourceOptions(
         expose_headers=("X-A",), allow_headers=("x-requested-with",), allow_methods=("put",)
     )

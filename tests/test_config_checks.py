@@ -1,11 +1,11 @@
 """Configuration checking: done at ``setup()`` / ``add()`` time, never per request.
 
-CONTRACT §1 (config mappings, ``ResourceOptions`` validation), §4 (never refuse
-what 0.8.1 accepted: errors only where 0.8.1 raised and for misused new syntax;
-everything else that cannot work, or is dangerous, is a ``CorsConfigurationWarning``
-or ``CorsSecurityWarning`` naming the value and the fix; ``strict=True`` raises
-them all at once), §3.8 (normalised origin keys) and the parts of §5 that are
-configuration validation (regex and glob keys).
+Covers the configuration forms aiohttp-cors 0.8.1 accepted (mappings, ``ResourceOptions``
+validation); never refusing what 0.8.1 accepted (errors only where 0.8.1 raised and for
+misused new syntax; everything else that cannot work, or is dangerous, is a
+``CorsConfigurationWarning`` or ``CorsSecurityWarning`` naming the value and the fix;
+``strict=True`` raises them all at once); normalised origin keys (fix 8 in
+docs/migration.md) and the configuration validation of the new regex and glob keys.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def app_with_route() -> tuple[web.Application, web.AbstractRoute]:
 
 
 # --------------------------------------------------------------------------
-# ResourceOptions validation: only 0.8.1's type errors (CONTRACT §1, §2)
+# ResourceOptions validation: only the type errors aiohttp-cors 0.8.1 raised
 # --------------------------------------------------------------------------
 
 
@@ -213,7 +213,7 @@ def test_resource_options_accepts_large_max_age() -> None:
 
 
 # --------------------------------------------------------------------------
-# Settings that cannot work: warnings naming the value and the fix (CONTRACT §4)
+# Settings that cannot work: warnings naming the value and the fix (0.8.1 accepted them)
 # --------------------------------------------------------------------------
 
 
@@ -478,7 +478,7 @@ def test_user_config_mapping_is_not_mutated_and_defaults_keep_its_keys() -> None
 
 
 # --------------------------------------------------------------------------
-# Origin keys: normalisation (CONTRACT §3.8)
+# Origin keys: normalisation (the URL standard's origin serialization)
 # --------------------------------------------------------------------------
 
 
@@ -525,7 +525,7 @@ async def test_a_normalised_key_answers_the_origin_browsers_send(aiohttp_client:
 
 
 # --------------------------------------------------------------------------
-# Origin keys no browser can send: kept, never matching, warned about (CONTRACT §4)
+# Origin keys no browser can send: kept, never matching, warned about (0.8.1 accepted them)
 # --------------------------------------------------------------------------
 
 
@@ -833,7 +833,7 @@ def test_view_class_config_warnings_point_at_the_add_line() -> None:
 
 
 # --------------------------------------------------------------------------
-# Warnings: where and how often (CONTRACT §4)
+# Warnings: where and how often (warned, not refused, since 0.8.1 accepted these settings)
 # --------------------------------------------------------------------------
 
 
@@ -879,7 +879,7 @@ def test_warning_categories_are_user_warnings_exported_from_the_root() -> None:
 
 
 # --------------------------------------------------------------------------
-# CorsSecurityWarning and strict mode (CONTRACT §3.11, §4)
+# CorsSecurityWarning (fix 11 in docs/migration.md) and strict mode
 # --------------------------------------------------------------------------
 
 

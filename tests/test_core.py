@@ -2,9 +2,10 @@
 
 Everything here runs without aiohttp: ``aiohttp_cors._syntax`` (grammars) and
 ``aiohttp_cors._policy`` (compiled policies, ``Grant``, ``Refusal``, the
-request-side helpers). CONTRACT §2 (0.8.1's lookup by origin through layers,
-output formats, refusal texts), §3 (.1 Vary, .5 malformed origins, .6 ``null``,
-.7 methods, .8 normalised keys, .9 bounded parsing), §5 (matching order) and §6.
+request-side helpers): aiohttp-cors 0.8.1's lookup by origin through layers, its output
+formats and refusal texts; the fixes in docs/migration.md that live here (1 ``Vary``,
+5 malformed origins, 6 ``null``, 7 methods, 8 normalised keys, 9 bounded parsing); the
+matching order of the new key syntax; and properties checked with hypothesis.
 HTTP behaviour (which layers a request gets, the preflight answer) is tested in
 ``test_preflight.py`` and ``test_behaviour.py``.
 """
@@ -79,7 +80,7 @@ def max_age_for(compiled: OriginPolicy, origin: str) -> int | None:
 
 
 # --------------------------------------------------------------------------
-# parse_request_origin (CONTRACT §3.5, §2: what the URL standard allows stays allowed)
+# parse_request_origin (serialized origins only; what the URL standard allows stays allowed)
 # --------------------------------------------------------------------------
 
 
@@ -102,7 +103,7 @@ def max_age_for(compiled: OriginPolicy, origin: str) -> int | None:
         "https://xn--bcher-kva.example",
         "chrome-extension://abcdefghijklmnop",
         "https://a.example.com",
-        # CONTRACT §2: a trailing-dot host and port 0 are serialized origins too.
+        # A trailing-dot host and port 0 are serialized origins too (URL standard).
         "https://a.example.",
         "https://a.example.:8443",
         "https://a.example:0",
@@ -191,7 +192,7 @@ def test_parse_request_origin_refuses_anything_longer_than_the_bound() -> None:
 
 
 # --------------------------------------------------------------------------
-# Refusal texts (CONTRACT §2: 0.8.1's reason texts verbatim)
+# Refusal texts (aiohttp-cors 0.8.1's reason texts verbatim)
 # --------------------------------------------------------------------------
 
 
@@ -292,7 +293,7 @@ def test_refusal_reason_codes_are_stable_strings() -> None:
 
 
 # --------------------------------------------------------------------------
-# merge_vary (CONTRACT §3.1)
+# merge_vary (Fetch, "CORS protocol and HTTP caches"; RFC 9110 §12.5.5)
 # --------------------------------------------------------------------------
 
 
@@ -327,7 +328,7 @@ def test_merge_vary_adds_only_the_missing_names_of_a_list() -> None:
 
 
 # --------------------------------------------------------------------------
-# exposable_header_names (expose_headers="*": CONTRACT §2 output formats)
+# exposable_header_names (expose_headers="*": 0.8.1's output format)
 # --------------------------------------------------------------------------
 
 
@@ -368,7 +369,7 @@ def test_exposable_header_names_reads_a_multidict_with_repeated_names() -> None:
 
 # --------------------------------------------------------------------------
 # parse_requested_headers, refused_header_names, is_request_method
-# (CONTRACT §2 ACAH format, §3.7, §3.9)
+# (0.8.1's ACAH format; methods byte for byte as in Fetch §4.8; bounded parsing)
 # --------------------------------------------------------------------------
 
 
@@ -408,7 +409,7 @@ def test_parse_requested_headers_keeps_request_order() -> None:
         (["X-A"], frozenset(), ["X-A"]),
         ([], frozenset(), []),
         (["X-A", "AUTHORIZATION"], "*", []),
-        # "*" is never granted, even by allow_headers="*" (CONTRACT §3.7)
+        # "*" is never granted, even by allow_headers="*" (fix 7 in docs/migration.md)
         (["*"], "*", ["*"]),
         (["X-A", "*"], frozenset({"X-A", "*"}), ["*"]),
         # printable names that are not tokens are granted as 0.8.1 granted them
@@ -452,7 +453,7 @@ def test_is_request_method(method: str, expected: bool) -> None:
 
 
 # --------------------------------------------------------------------------
-# normalize_configured_origin (CONTRACT §3.8, §4)
+# normalize_configured_origin (URL standard origin serialization; warn, never refuse)
 # --------------------------------------------------------------------------
 
 
@@ -466,10 +467,10 @@ def test_is_request_method(method: str, expected: bool) -> None:
         ("http://[::1]:3000", "http://[::1]:3000"),
         ("http://[::1]:80", "http://[::1]"),
         ("null", "null"),
-        # one trailing "/" is how URLs print: normalised away (CONTRACT §3.8)
+        # one trailing "/" is how URLs print: normalised away (fix 8 in docs/migration.md)
         ("https://example.com/", "https://example.com"),
         ("HTTPS://Example.COM:443/", "https://example.com"),
-        # port 0 and a trailing-dot host are origins of their own (CONTRACT §2)
+        # port 0 and a trailing-dot host are origins of their own (URL standard)
         ("https://example.com:0", "https://example.com:0"),
         ("https://Example.com.", "https://example.com."),
     ],
@@ -541,7 +542,7 @@ def test_normalize_configured_origin_canonicalises_ipv6(
 
 
 # --------------------------------------------------------------------------
-# normalize_config: layers and problems (CONTRACT §4)
+# normalize_config: layers and problems (warnings, never errors 0.8.1 did not raise)
 # --------------------------------------------------------------------------
 
 
@@ -783,7 +784,7 @@ def test_empty_policy_matches_nothing() -> None:
 
 
 # --------------------------------------------------------------------------
-# Grant: precompiled header values (CONTRACT §2 output formats)
+# Grant: precompiled header values (0.8.1's output formats)
 # --------------------------------------------------------------------------
 
 
@@ -798,7 +799,7 @@ def test_empty_policy_matches_nothing() -> None:
         (("PUT",), "PUT", True),
         (("PUT",), "DELETE", False),
         (("PATCH",), "PATCH", True),
-        (("PATCH",), "patch", False),  # byte-exact (CONTRACT §3.7)
+        (("PATCH",), "patch", False),  # byte-exact, as browsers compare (Fetch §4.8)
         (("patch",), "PATCH", True),  # configured names are upper-cased, as in 0.8.1
         (("patch",), "patch", False),
     ],
@@ -826,7 +827,7 @@ def test_grant_keeps_allow_headers_upper_cased_and_flags() -> None:
 
 
 # --------------------------------------------------------------------------
-# Grant.decorate_actual (0.8.1's values; CONTRACT §3.3: one line each, ours win)
+# Grant.decorate_actual (0.8.1's values; one line each, ours win: aio-libs/aiohttp-cors#271)
 # --------------------------------------------------------------------------
 
 
@@ -898,7 +899,7 @@ def test_decorate_actual_expose_star_with_only_simple_headers_sends_an_empty_val
 
 
 # --------------------------------------------------------------------------
-# "*" (CONTRACT §2: the request's origin is echoed; §3.7)
+# "*" (the request's origin is echoed, as 0.8.1 did; a requested "*" is never granted)
 # --------------------------------------------------------------------------
 
 

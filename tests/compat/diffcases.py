@@ -338,7 +338,7 @@ def view_home_app(case: dict[str, Any], resource: dict[str, Any]) -> str:
 
 
 def view_crash_reasons(case: dict[str, Any], resource: dict[str, Any]) -> list[str]:
-    """Why 0.8.1 crashes where 1.x answers for this view (deviation 4), if it does.
+    """Why 0.8.1 crashes where 1.x answers for this view (fix 4 in docs/migration.md), if it does.
 
     - "subapp": a view in a sub-application configured by the parent's setup();
     - "mapping": mapping-form options in cors_config or @custom_cors.
@@ -366,13 +366,13 @@ def _twins(case: dict[str, Any], resource: dict[str, Any]) -> list[dict[str, Any
     """Reference resources for ``resource``: what 0.8.1 answers where 1.x deliberately differs.
 
     - "handler": the same routes and CORS set-up, the handler without its own CORS headers
-      (deviation 3: 1.x sends the library's values where 0.8.1 fails an assertion);
+      (fix 3 in docs/migration.md: 1.x sends the library's values where 0.8.1 fails an assertion);
     - "fixed": the view in ResourceOptions form, in the application whose setup() it reads
-      (deviation 4: 0.8.1 crashes on the original);
+      (fix 4 in docs/migration.md: 0.8.1 crashes on the original);
     - "reference": the same with the cors.add() config as a layer under the class's
-      (deviation 4: 0.8.1 ignores that config for views);
+      (fix 4: 0.8.1 ignores that config for views);
     - "plain": the same view not passed to cors.add(), for aiohttp's 405 on the methods the
-      view lacks (deviation 4: 0.8.1 crashes on them).
+      view lacks (fix 4: 0.8.1 crashes on them).
     """
     twins = []
     if resource["kind"] in ("get", "routes", "resource") and handler_sets_cors_headers(

@@ -1,7 +1,7 @@
 """Comparing two runs of diffcases.py: 0.8.1's answers against this package's, request by request.
 
 Every difference left after normalisation must be explained by a named :class:`Rule` tied to one
-deliberate deviation (the numbers of the product promise, see ``test_differential.py``). There
+deliberate deviation, numbered as the fixes in docs/migration.md ("Fix N" below). There
 are three kinds of rules, applied in this order:
 
 1. *Substitutions* replace 0.8.1's answer by its answer to a reference request that diffcases.py
@@ -65,7 +65,7 @@ GLOB_KEY = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<wild>\*\.)?(?P<host>[a-z0-9.\-]+)"
     r"(?::(?P<port>\*|[0-9]+))?"
 )
-#: 1.x's documented bounds on Access-Control-Request-Headers (deviation 9).
+#: 1.x's documented bounds on Access-Control-Request-Headers (fix 9 in docs/migration.md).
 MAX_REQUESTED_HEADERS = 256
 MAX_REQUESTED_HEADER_COMMAS = 1024
 
@@ -194,8 +194,8 @@ def is_serialized_origin(value: str) -> bool:
 
 
 def origin_is_malformed(origins: list[str]) -> bool:
-    """Deviation 5's "malformed": several Origin lines, or one that is neither null nor
-    a serialized origin."""
+    """"Malformed" as in fix 5 in docs/migration.md: several Origin lines, or one that is
+    neither null nor a serialized origin."""
     if not origins:
         return False
     return len(origins) > 1 or (origins[0] != "null" and not is_serialized_origin(origins[0]))
@@ -206,7 +206,7 @@ def is_glob_key(key: str) -> bool:
 
 
 def canonical_key(key: str) -> str | None:
-    """An exact origin key as 1.x normalises it (deviation 8); None if it is no origin."""
+    """An exact origin key as 1.x normalises it (fix 8 in docs/migration.md); None if no origin."""
     if key == "null":
         return key
     match = ORIGIN_KEY.fullmatch(key)
@@ -701,7 +701,7 @@ RuleFunction = Callable[[Exchange], Optional[Pair]]
 
 @dataclass(frozen=True)
 class Rule:
-    """A named explanation tied to one deliberate deviation (its number in the promise).
+    """A named explanation tied to one deliberate deviation (its fix number in docs/migration.md).
 
     ``explain`` returns the (expected, actual) pair that must then compare equal when the
     deviation applies to the exchange, None when it does not.
@@ -717,7 +717,7 @@ class Rule:
 
 
 def view_missing_method(x: Exchange) -> Pair | None:
-    """Dev. 4: 0.8.1 crashes on a method a CORS-enabled view lacks; 1.x gives aiohttp's 405
+    """Fix 4: 0.8.1 crashes on a method a CORS-enabled view lacks; 1.x gives aiohttp's 405
     (the same view, not passed to cors.add(), shows it)."""
     resource = x.resource
     if (resource is None or resource["kind"] != "view" or not x.model.cors_enabled(resource)
@@ -735,7 +735,7 @@ def _view_serves(x: Exchange) -> bool:
 
 
 def view_crash_fixed(x: Exchange) -> Pair | None:
-    """Dev. 4: views in sub-applications configured by the parent and mapping-form options in
+    """Fix 4: views in sub-applications configured by the parent and mapping-form options in
     cors_config/@custom_cors work in 1.x (0.8.1 crashes); the same view in ResourceOptions form,
     in the application with the setup(), shows 0.8.1's answer for them."""
     resource = x.resource
@@ -747,7 +747,7 @@ def view_crash_fixed(x: Exchange) -> Pair | None:
 
 
 def view_add_config(x: Exchange) -> Pair | None:
-    """Dev. 4: the config given to cors.add(view_route, config) applies to the view (0.8.1
+    """Fix 4: the config given to cors.add(view_route, config) applies to the view (0.8.1
     ignores it); a twin view with it as a layer under cors_config shows 0.8.1's answer."""
     resource = x.resource
     if resource is None or not diffcases.view_adds_config(resource) or not _view_serves(x):
@@ -756,7 +756,7 @@ def view_add_config(x: Exchange) -> Pair | None:
 
 
 def handler_set_cors_headers(x: Exchange) -> Pair | None:
-    """Dev. 3: a handler that sets Access-Control-Allow-Origin/-Credentials/-Expose-Headers
+    """Fix 3: a handler that sets Access-Control-Allow-Origin/-Credentials/-Expose-Headers
     itself on a CORS-enabled resource: 0.8.1 fails an assertion where it adds its own, 1.x
     sends the library's values (the same resource with a handler that sets none shows them).
     Where the library adds none, the handler's lines pass, as in 0.8.1."""
@@ -782,7 +782,7 @@ def _middleware_precedes(x: Exchange, middleware: str) -> bool:
 
 
 def preflight_before_auth_middleware(x: Exchange) -> Pair | None:
-    """Dev. 2: preflights are answered before application middleware, so an auth middleware's
+    """Fix 2: preflights are answered before application middleware, so an auth middleware's
     401 never reaches them in 1.x (the same preflight with Authorization shows 0.8.1's answer)."""
     if not _middleware_precedes(x, "auth") or x.request.has_authorization:
         return None
@@ -790,7 +790,7 @@ def preflight_before_auth_middleware(x: Exchange) -> Pair | None:
 
 
 def preflight_before_header_middleware(x: Exchange) -> Pair | None:
-    """Dev. 2: a header-adding middleware does not touch preflights in 1.x."""
+    """Fix 2: a header-adding middleware does not touch preflights in 1.x."""
     if not _middleware_precedes(x, "header"):
         return None
     x.base = x.base.without([diffcases.MIDDLEWARE_HEADER])
@@ -801,21 +801,21 @@ def preflight_before_header_middleware(x: Exchange) -> Pair | None:
 
 
 def malformed_origin_refused(x: Exchange) -> Pair | None:
-    """Dev. 5: a malformed Origin is never reflected; preflights with one are refused."""
+    """Fix 5: a malformed Origin is never reflected; preflights with one are refused."""
     if not origin_is_malformed(x.base_request.origins):
         return None
     return x.switch_on("malformed-origin-refused")
 
 
 def null_needs_listing(x: Exchange) -> Pair | None:
-    """Dev. 6: "*" does not match ``Origin: null``."""
+    """Fix 6: "*" does not match ``Origin: null``."""
     if x.base_request.origins != ["null"]:
         return None
     return x.switch_on("null-needs-listing")
 
 
 def method_byte_exact(x: Exchange) -> Pair | None:
-    """Dev. 7: Access-Control-Request-Method is compared byte for byte (patch is not PATCH)."""
+    """Fix 7: Access-Control-Request-Method is compared byte for byte (patch is not PATCH)."""
     methods = x.base_request.values("Access-Control-Request-Method")
     if not methods or methods[0] == methods[0].upper():
         return None
@@ -823,7 +823,7 @@ def method_byte_exact(x: Exchange) -> Pair | None:
 
 
 def safelisted_methods_pass(x: Exchange) -> Pair | None:
-    """Dev. 7: GET, HEAD and POST always pass the preflight method check."""
+    """Fix 7: GET, HEAD and POST always pass the preflight method check."""
     methods = x.base_request.values("Access-Control-Request-Method")
     if not methods or methods[0] not in ("GET", "HEAD", "POST"):
         return None
@@ -831,7 +831,7 @@ def safelisted_methods_pass(x: Exchange) -> Pair | None:
 
 
 def bad_method_or_star_header_refused(x: Exchange) -> Pair | None:
-    """Dev. 7: a requested method that is not a token, or "*", and "*" among the requested
+    """Fix 7: a requested method that is not a token, or "*", and "*" among the requested
     headers, are refused."""
     request = x.base_request
     methods = request.values("Access-Control-Request-Method")
@@ -843,7 +843,7 @@ def bad_method_or_star_header_refused(x: Exchange) -> Pair | None:
 
 
 def canonical_origin_keys(x: Exchange) -> Pair | None:
-    """Dev. 8: configured origins are normalised, so the canonical origin matches them."""
+    """Fix 8: configured origins are normalised, so the canonical origin matches them."""
     origins = x.base_request.origins
     if len(origins) != 1 or not any(
         key != origins[0] and canonical_key(key) == origins[0] for key in x.model.keys
@@ -853,14 +853,14 @@ def canonical_origin_keys(x: Exchange) -> Pair | None:
 
 
 def request_headers_lines_joined(x: Exchange) -> Pair | None:
-    """Dev. 9: several Access-Control-Request-Headers lines are joined."""
+    """Fix 9: several Access-Control-Request-Headers lines are joined."""
     if len(x.base_request.values("Access-Control-Request-Headers")) < 2:
         return None
     return x.switch_on("request-headers-lines-joined")
 
 
 def hostile_input_bounded(x: Exchange) -> Pair | None:
-    """Dev. 9: a huge Access-Control-Request-Headers is refused (1.x's documented bounds)."""
+    """Fix 9: a huge Access-Control-Request-Headers is refused (1.x's documented bounds)."""
     items, raw = requested_headers(x.base_request, frozenset({"request-headers-lines-joined"}))
     if (len([i for i in items if i]) <= MAX_REQUESTED_HEADERS
             and raw.count(",") <= MAX_REQUESTED_HEADER_COMMAS):
@@ -869,7 +869,7 @@ def hostile_input_bounded(x: Exchange) -> Pair | None:
 
 
 def glob_origin_keys(x: Exchange) -> Pair | None:
-    """Dev. 10: glob keys (https://*.example.com) match subdomains."""
+    """Fix 10: glob keys (https://*.example.com) match subdomains."""
     origins = x.base_request.origins
     if len(origins) != 1 or not any(
         is_glob_key(key) and glob_matches(key, origins[0]) for key in x.model.keys
@@ -879,7 +879,7 @@ def glob_origin_keys(x: Exchange) -> Pair | None:
 
 
 def handler_cors_headers_dropped(x: Exchange) -> Pair | None:
-    """Dev. 3: where the library sends no CORS headers, 1.x may also drop the ones the handler
+    """Fix 3: where the library sends no CORS headers, 1.x may also drop the ones the handler
     set (0.8.1 let them through)."""
     if not x.handler_lines:
         return None
@@ -887,7 +887,7 @@ def handler_cors_headers_dropped(x: Exchange) -> Pair | None:
 
 
 def private_network_refused(x: Exchange) -> Pair | None:
-    """Dev. 10: a preflight asking for private network access is refused (never allowed in
+    """Fix 10: a preflight asking for private network access is refused (never allowed in
     0.8.1 configurations)."""
     if not x.base_request.asks_private_network:
         return None
@@ -902,7 +902,7 @@ def _vary_tokens(answer: Answer) -> list[str]:
 
 
 def vary_origin(x: Exchange) -> Pair | None:
-    """Dev. 1: 1.x merges Origin (and, on successful preflights, the request headers it read)
+    """Fix 1: 1.x merges Origin (and, on successful preflights, the request headers it read)
     into Vary on every response of a CORS-enabled resource: case-insensitively, without
     duplicates, leaving ``Vary: *`` alone. Checks exactly that shape, then drops Vary from both
     sides."""
@@ -964,7 +964,7 @@ class ConfigRule:
 
 
 def has_single_label_glob(spec: dict[str, Any]) -> bool:
-    """Dev. 10: a glob key whose fixed part is a single label is a configuration error in 1.x."""
+    """Fix 10: a glob key whose fixed part is a single label is a configuration error in 1.x."""
     return any(is_single_label_glob(key) for key in CaseModel(spec).keys)
 
 
@@ -983,7 +983,7 @@ class Verdict:
     """How one request compared.
 
     ``rules``: the rules the explanation needs; ``left_out``: rules that applied but that this
-    package does not take here (it kept 0.8.1's answer, which the promise allows).
+    package does not take here (it kept 0.8.1's answer, which docs/migration.md allows).
     """
 
     same: bool

@@ -1,8 +1,8 @@
 """Differential test: this package against the published aiohttp-cors 0.8.1, on seeded cases.
 
-The product promise: for any configuration 0.8.1 accepts and any request, our answer is
-byte-for-byte 0.8.1's, except these deliberate deviations (each rule in ``diffrules.py``
-cites one):
+What docs/migration.md promises: for any configuration 0.8.1 accepts and any request, our answer is
+byte-for-byte 0.8.1's, except these deliberate deviations, numbered as the fixes in
+docs/migration.md (each rule in ``diffrules.py`` cites one):
 
 1. ``Vary``: ``Origin`` on every response of a CORS-enabled resource; successful preflights
    also list the request headers they read. Merged into an existing ``Vary``.

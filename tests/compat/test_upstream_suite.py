@@ -42,7 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".compat-cache"
 EXPECTED_FAILURES_FILE = Path(__file__).with_name("upstream_081_expected_failures.txt")
 
-# The deliberate deviations from 0.8.1, numbered as in the header of the expected-failures file.
+# The deliberate deviations from 0.8.1, numbered as the fixes in docs/migration.md.
 DEVIATION_NUMBERS = range(1, 12)
 REASON_FORMAT = re.compile(r"deviation (\d+): \S")
 
