@@ -31,6 +31,7 @@ from typing import Any, Union
 
 from aiohttp import hdrs, web
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
+from multidict import CIMultiDict, istr
 
 from ._cache import BoundedCache
 from ._policy import (
@@ -64,7 +65,8 @@ __all__ = ["NOT_ENABLED", "VARY_ONLY", "CorsRouting", "PreflightForbidden", "Pre
 
 logger = logging.getLogger("aiohttp_cors")
 
-_ACRPN = "Access-Control-Request-Private-Network"
+# istr: aiohttp's header maps find it without case-folding it again.
+_ACRPN = istr("Access-Control-Request-Private-Network")
 _REFUSAL_PREFIX = "CORS preflight request failed: "
 #: Policies remembered per (route, method); aiohttp's routes and methods are few.
 _MAX_REMEMBERED = 4096
@@ -96,6 +98,10 @@ NOT_ENABLED = _Marker("NOT_ENABLED")
 #: A CORS-enabled resource's response that gets no CORS headers, only ``Vary: Origin``.
 VARY_ONLY = _Marker("VARY_ONLY")
 ActualDecision = Union[OriginPolicy, _Marker]
+#: The matched route and every line of Origin and the three Access-Control-Request-* headers.
+PreflightKey = tuple[
+    AbstractRoute, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]
+]
 
 
 class PreflightResponse(web.Response):
@@ -165,20 +171,27 @@ def header_lines(headers: Any, name: str) -> list[str]:
     return [] if value is None else [value]
 
 
-def _preflight_key(headers: Any, route: AbstractRoute) -> tuple[tuple[Any, ...], int] | None:
-    """What a remembered preflight answer is found by, and its size; ``None`` when the
-    request must be decided afresh (several lines of a header, long values, no resource)."""
-    if route.resource is None:
-        return None
-    origins = headers.getall(hdrs.ORIGIN, ())
-    methods = headers.getall(hdrs.ACCESS_CONTROL_REQUEST_METHOD, ())
-    requested = headers.getall(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, ())
-    private = headers.getall(_ACRPN, ())
+def _preflight_key(headers: Any, route: AbstractRoute) -> PreflightKey:
+    """What a remembered preflight answer is found by: the route and every line of the
+    request's CORS headers. Only keys of single, short lines are ever stored."""
+    getall = headers.getall
+    return (
+        route,
+        tuple(getall(hdrs.ORIGIN, ())),
+        tuple(getall(hdrs.ACCESS_CONTROL_REQUEST_METHOD, ())),
+        tuple(getall(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, ())),
+        tuple(getall(_ACRPN, ())),
+    )
+
+
+def _storable_size(key: PreflightKey) -> int | None:
+    """The characters a key pins, or ``None`` when it must not be stored: a header
+    with several lines, or more than a short preflight's worth of text."""
+    _, origins, methods, requested, private = key
     if len(origins) != 1 or len(methods) != 1 or len(requested) > 1 or len(private) > 1:
         return None
-    key = (route, origins[0], methods[0], tuple(requested), tuple(private))
-    size = len(origins[0]) + len(methods[0]) + sum(map(len, requested)) + sum(map(len, private))
-    return (key, size) if size <= _MAX_KEY_CHARS else None
+    size = sum(len(value) for values in key[1:] for value in values)
+    return size if size <= _MAX_KEY_CHARS else None
 
 
 class CorsRouting:
@@ -208,7 +221,7 @@ class CorsRouting:
         self._views: dict[type, _ViewConfig] = {}
         self.predicates = PredicateRunner()
         #: Successful preflight answers, by route and request CORS headers.
-        self.answers: BoundedCache[tuple[Any, ...], tuple[tuple[str, str], ...]] = BoundedCache(
+        self.answers: BoundedCache[PreflightKey, CIMultiDict[str]] = BoundedCache(
             _ANSWERS_MAX_ENTRIES, _ANSWERS_MAX_BYTES
         )
         self.refusals: Counter[RefusalReason] = Counter()
@@ -447,8 +460,7 @@ class CorsRouting:
         if response is None:  # cannot happen for our own routes; keep aiohttp's answer
             raise web.HTTPMethodNotAllowed(request.method, [])
         if isinstance(response, PreflightForbidden) and not (
-            hdrs.ORIGIN in request.headers
-            and hdrs.ACCESS_CONTROL_REQUEST_METHOD in request.headers
+            hdrs.ORIGIN in request.headers and hdrs.ACCESS_CONTROL_REQUEST_METHOD in request.headers
         ):
             raise web.HTTPForbidden(text=response.text, headers={hdrs.VARY: "Origin"})
         return response
@@ -465,10 +477,9 @@ class CorsRouting:
         """
         route = request.match_info.route
         key = _preflight_key(request.headers, route)
-        if key is not None:
-            headers = self.answers.get(key[0])
-            if headers is not None:
-                return PreflightResponse(headers=headers)
+        headers = self.answers.get(key)
+        if headers is not None:
+            return PreflightResponse(headers=headers)
         target = await self._preflight_target(request)
         if target is None:
             return None
@@ -477,10 +488,12 @@ class CorsRouting:
             response, remember = await self._answer(request, entry, view, vary=True)
         except Refusal as refusal:
             return self._refused(request, refusal, vary=True)
-        if key is not None and remember:
-            items = tuple(response.headers.items())
-            size = key[1] + sum(len(name) + len(value) for name, value in items)
-            self.answers.put(key[0], items, size + _ENTRY_OVERHEAD)
+        size = _storable_size(key) if remember and route.resource is not None else None
+        if size is not None:
+            # aiohttp copies a CIMultiDict given as headers faster than a list of pairs.
+            answer = CIMultiDict(response.headers)
+            size += sum(len(name) + len(value) for name, value in answer.items())
+            self.answers.put(key, answer, size + _ENTRY_OVERHEAD)
         return response
 
     async def view_preflight(self, request: web.Request, view: type) -> web.StreamResponse:
@@ -623,9 +636,7 @@ class CorsRouting:
                 return None
             if method not in hdrs.METH_ALL:
                 return None
-            own, _ = normalize_config(
-                config, f"{view.__name__}.get_request_config()", lenient=True
-            )
+            own, _ = normalize_config(config, f"{view.__name__}.get_request_config()", lenient=True)
             return compile_policy(tuple(own)), False
         found = self.view_layers(view, request, method)
         if found is None:
