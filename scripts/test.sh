@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs, then run all of it (unit, HTTP and browser tests).
-# Usage: bash scripts/test.sh [extra pytest arguments]
+# Install everything the test suite needs, then run all of it: unit, HTTP, compatibility
+# (aiohttp-cors 0.8.1's own suite and the differential test against it) and browser tests,
+# then the unit and HTTP tests again on the oldest and the newest supported Python + aiohttp.
+# Usage: bash scripts/test.sh [extra pytest arguments for the main run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,13 +23,55 @@ echo "== installing the package with its test and dev extras"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
 
-echo "== pytest"
-set +e
-.venv/bin/python -m pytest -ra "$@"
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
-  echo "!! pytest collected no tests: that is a failure" >&2
-  exit 1
-fi
-exit "$status"
+run_pytest() {  # run_pytest PYTHON ARGS...: pytest's exit 5 (no test ran) is a failure
+  local python=$1
+  shift
+  set +e
+  "$python" -m pytest -ra "$@"
+  local status=$?
+  set -e
+  if [ "$status" -eq 5 ]; then
+    echo "!! pytest collected no tests: that is a failure" >&2
+    return 1
+  fi
+  return "$status"
+}
+
+echo "== pytest (Python $(.venv/bin/python -c 'import sys; print(sys.version.split()[0])'))"
+run_pytest .venv/bin/python "$@"
+
+# The version matrix: the oldest supported Python with the oldest supported aiohttp, and
+# the newest Python with the newest aiohttp. pyenv provides the interpreters here.
+find_python() {  # find_python 3.9 -> path of an installed CPython 3.9, if any
+  local found
+  found=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/python 2>/dev/null | sort -V | tail -1)
+  if [ -z "$found" ]; then
+    found=$(command -v "python$1" || true)
+  fi
+  echo "$found"
+}
+
+matrix_run() {  # matrix_run PYTHON_VERSION REQUIREMENT...
+  local version=$1 interpreter venv
+  shift
+  interpreter=$(find_python "$version")
+  venv=".venv-py$version"
+  if [ -z "$interpreter" ]; then
+    if [ "${CI:-}" = true ]; then
+      echo "!! Python $version not found: the version matrix cannot run" >&2
+      return 1
+    fi
+    echo "!! Python $version not found: skipping its run"
+    return 0
+  fi
+  echo "== Python $version with $*"
+  [ -x "$venv/bin/python" ] || "$interpreter" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$venv/bin/python" -m pip install -q "$@" -e '.[test]'
+  "$venv/bin/python" -c 'import aiohttp, sys; print("   aiohttp", aiohttp.__version__, "on Python", sys.version.split()[0])'
+  run_pytest "$venv/bin/python" -q -p no:cacheprovider tests \
+    --ignore tests/browser --ignore tests/compat/test_differential.py
+}
+
+matrix_run 3.9 "aiohttp==3.9.5" "yarl<1.10"
+matrix_run 3.13 "aiohttp>=3.14"

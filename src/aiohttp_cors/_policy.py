@@ -475,15 +475,16 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
             except ValueError as exc:
                 # 0.8.1 read "*" in a key literally (such a key never matched), so
                 # it is kept, never matching, with the glob problem as a warning.
-                problems.append(
-                    (CorsConfigurationWarning, f"{exc} This key can never match a request.")
-                )
+                message = f"{exc} This key can never match a request"
+                if _looks_like_regex(key):
+                    message += "; to match origins with a regular expression, pass re.compile(...)"
+                problems.append((CorsConfigurationWarning, message + "."))
                 return key
         try:
             return normalize_configured_origin(key)
         except ValueError as exc:
             message = str(exc)
-            if "\\" in key or key.startswith("^") or key.endswith("$") or ".*" in key:
+            if _looks_like_regex(key):
                 message += "; to match origins with a regular expression, pass re.compile(...)"
             elif ";" not in message:
                 message += (
@@ -503,6 +504,10 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
         return key
     errors.append(f"Origin must be string, got {key!r} ({type(key).__name__})")
     return None
+
+
+def _looks_like_regex(key: str) -> bool:
+    return "\\" in key or key.startswith("^") or key.endswith("$") or ".*" in key
 
 
 def _options(key: Any, value: Any, errors: list[str]) -> ResourceOptions | None:
