@@ -1,4 +1,4 @@
-"""Parsing and validation of the protocol's small grammars: origins, tokens, header lists.
+"""Parsing and validation of the protocol's small grammars: origins and tokens.
 
 Everything here is pure and bounded: inputs longer than the limits below are
 rejected before any per-character work, so hostile headers cost linear time at
@@ -12,21 +12,16 @@ import re
 
 __all__ = [
     "MAX_ORIGIN_LENGTH",
-    "MAX_REQUEST_HEADER_NAMES",
     "is_dns_host",
     "is_port",
     "is_token",
     "normalize_configured_origin",
-    "parse_header_name_list",
     "parse_request_origin",
     "serialize_ipv6",
 ]
 
 #: Longest Origin we consider: a 253-character host, a long scheme and a port fit.
 MAX_ORIGIN_LENGTH = 320
-#: Most header names accepted in one Access-Control-Request-Headers; browsers send
-#: at most a few dozen, so anything larger is refused without looking further.
-MAX_REQUEST_HEADER_NAMES = 256
 
 # RFC 9110 token: 1*tchar.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -249,29 +244,3 @@ def _to_ascii_host(origin: str, host: str) -> str:
         return ascii_host.lower() + dot
     except UnicodeError as exc:
         raise ValueError(f"origin {origin!r} has a host that is not a valid domain name") from exc
-
-
-def parse_header_name_list(values: list[str]) -> list[str] | None:
-    """Parse Access-Control-Request-Headers lines into lower-case names, or ``None``.
-
-    Several header lines are joined with commas (RFC 9110 §5.3); empty list
-    elements are skipped; ``None`` means a name is not a token or there are more
-    than :data:`MAX_REQUEST_HEADER_NAMES` names. Linear in the input size.
-    """
-    joined = values[0] if len(values) == 1 else ",".join(values)
-    if joined.count(",") > 4 * MAX_REQUEST_HEADER_NAMES:
-        return None
-    names: list[str] = []
-    seen: set[str] = set()
-    for item in joined.split(","):
-        name = item.strip(" \t").lower()
-        if not name:
-            continue
-        if _TOKEN.fullmatch(name) is None:
-            return None
-        if name not in seen:
-            seen.add(name)
-            names.append(name)
-            if len(names) > MAX_REQUEST_HEADER_NAMES:
-                return None
-    return names
