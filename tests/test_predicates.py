@@ -7,6 +7,7 @@ tiny timeouts the tests configure, and no test asserts how long anything took.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -293,3 +294,62 @@ async def test_stats_count_refusals_by_reason(aiohttp_client):
     assert refusals["origin_malformed"] == 1
     assert refusals["method_missing"] == 1
     assert refusals["headers_not_allowed"] == 0
+
+
+async def test_two_predicates_never_share_a_verdict() -> None:
+    # Predicates made per request (a partial per tenant) come and go; a freed one's
+    # identity must never hand its verdicts to the next.
+    runner = PredicateRunner(clock=FakeClock())
+
+    def member(allowed: bool, origin: str) -> bool:
+        return allowed
+
+    for i in range(50):
+        predicate = functools.partial(member, i % 2 == 0)
+        assert await runner.ask(predicate, TENANT) is (i % 2 == 0)
+        del predicate
+
+
+async def test_unhashable_predicates_are_asked_every_time() -> None:
+    runner = PredicateRunner(clock=FakeClock())
+
+    class Tenants:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __call__(self, origin: str) -> bool:
+            self.calls += 1
+            return True
+
+    tenants = Tenants()
+    for _ in range(3):
+        assert await runner.ask(tenants, TENANT) is True
+    assert tenants.calls == 3
+
+
+async def test_a_cancelled_waiter_leaves_no_call_running() -> None:
+    # A client that disconnects cancels its request; the call it started still ends
+    # at its deadline instead of running (and being remembered as in flight) forever.
+    runner = PredicateRunner(timeout=0.05)
+    cancelled = asyncio.Event()
+
+    async def hangs(origin: str) -> bool:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return True
+
+    waiter = asyncio.ensure_future(runner.ask(hangs, TENANT))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.wait_for(cancelled.wait(), 5)
+    assert runner.timeouts == 1
+    await asyncio.sleep(0)
+    with pytest.raises(PredicateFailed):  # the failure is remembered
+        await runner.ask(hangs, TENANT)

@@ -97,6 +97,8 @@ class _Failure:
 
 _FAILED = _Failure()
 Verdict = Union[bool, _Failure]
+#: (predicate, origin): the predicate object itself, so its identity is never reused.
+MemoKey = tuple[Any, str]
 
 
 class _LogState:
@@ -121,8 +123,8 @@ class PredicateRunner:
         self.timeout = timeout
         self.memo_ttl = memo_ttl
         self._clock = clock
-        self._memo: OrderedDict[tuple[int, str], tuple[Verdict, float]] = OrderedDict()
-        self._in_flight: dict[tuple[int, str], asyncio.Task[bool]] = {}
+        self._memo: OrderedDict[MemoKey, tuple[Verdict, float]] = OrderedDict()
+        self._in_flight: dict[MemoKey, asyncio.Task[bool]] = {}
         self._logs: dict[str, _LogState] = {}
         self.calls = 0
         self.failures = 0
@@ -133,8 +135,17 @@ class PredicateRunner:
         self.latency_max = 0.0
 
     async def ask(self, predicate: Any, origin: str) -> bool:
-        """Whether ``predicate`` allows ``origin``; raises :class:`PredicateFailed`."""
-        key = (id(predicate), origin)
+        """Whether ``predicate`` allows ``origin``; raises :class:`PredicateFailed`.
+
+        Memo and single flight are keyed on the predicate itself (held, so its
+        identity is never reused by another object); an unhashable predicate
+        is simply asked every time.
+        """
+        try:
+            key = (predicate, origin)
+            hash(key)
+        except TypeError:
+            return await self._call(predicate, origin, None)
         now = self._clock()
         remembered = self._memo.get(key)
         if remembered is not None:
@@ -149,7 +160,10 @@ class PredicateRunner:
         task = self._in_flight.get(key)
         if task is not None:
             self.shared_calls += 1
-            return await self._wait(predicate, origin, key, task)
+            return await self._wait(predicate, task)
+        return await self._call(predicate, origin, key)
+
+    async def _call(self, predicate: Any, origin: str, key: MemoKey | None) -> bool:
         self.calls += 1
         started = self._clock()
         try:
@@ -161,36 +175,64 @@ class PredicateRunner:
             self._finished(predicate, key, result is True, started)
             return result is True
         task = asyncio.ensure_future(result)
-        self._in_flight[key] = task
-        task.add_done_callback(functools.partial(self._settle, predicate, key, started))
-        return await self._wait(predicate, origin, key, task)
+        # The deadline belongs to the call, not to a waiter: a waiter that goes
+        # away (a client that disconnects) must not leave the call running.
+        timeout = predicate.timeout if isinstance(predicate, OriginPredicate) else None
+        timer = asyncio.get_running_loop().call_later(
+            self.timeout if timeout is None else timeout,
+            self._expire,
+            predicate,
+            origin,
+            key,
+            task,
+        )
+        if key is not None:
+            self._in_flight[key] = task
+        task.add_done_callback(functools.partial(self._settle, predicate, key, started, timer))
+        return await self._wait(predicate, task)
+
+    def _expire(
+        self, predicate: Any, origin: str, key: MemoKey | None, task: asyncio.Task[bool]
+    ) -> None:
+        if task.cancel():
+            self.timeouts += 1
+            self._failed(predicate, key, TimeoutError(f"no answer for {origin!r} in time"))
 
     def _settle(
-        self, predicate: Any, key: tuple[int, str], started: float, task: asyncio.Task[bool]
+        self,
+        predicate: Any,
+        key: MemoKey | None,
+        started: float,
+        timer: asyncio.TimerHandle,
+        task: asyncio.Task[bool],
     ) -> None:
         """Record a finished call once, whoever waited for it."""
-        self._in_flight.pop(key, None)
+        timer.cancel()
+        if key is not None:
+            self._in_flight.pop(key, None)
         if task.cancelled():
-            return  # timed out: recorded by the waiter that cancelled it
+            return  # timed out: recorded when it was cancelled
         exc = task.exception()
         if exc is not None:
             self._failed(predicate, key, exc)
         else:
             self._finished(predicate, key, task.result() is True, started)
 
-    async def _wait(
-        self, predicate: Any, origin: str, key: tuple[int, str], task: asyncio.Task[bool]
-    ) -> bool:
-        timeout = predicate.timeout if isinstance(predicate, OriginPredicate) else None
-        done, _ = await asyncio.wait({task}, timeout=self.timeout if timeout is None else timeout)
-        if not done and task.cancel():
-            self.timeouts += 1
-            self._failed(predicate, key, TimeoutError(f"no answer for {origin!r} in time"))
-        if not done or task.cancelled() or task.exception() is not None:
-            raise PredicateFailed(predicate_name(predicate))
-        return task.result() is True
+    async def _wait(self, predicate: Any, task: asyncio.Task[bool]) -> bool:
+        try:
+            # shield(): cancelling this waiter must not cancel a call others share.
+            verdict = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():  # the call timed out
+                raise PredicateFailed(predicate_name(predicate)) from None
+            raise  # this waiter was cancelled
+        except Exception as exc:
+            raise PredicateFailed(predicate_name(predicate)) from exc
+        return verdict is True
 
-    def _remember(self, predicate: Any, key: tuple[int, str], verdict: Verdict) -> None:
+    def _remember(self, predicate: Any, key: MemoKey | None, verdict: Verdict) -> None:
+        if key is None:
+            return
         ttl = predicate.memo_ttl if isinstance(predicate, OriginPredicate) else None
         ttl = self.memo_ttl if ttl is None else ttl
         if ttl <= 0:
@@ -201,14 +243,14 @@ class PredicateRunner:
             self._memo.popitem(last=False)
 
     def _finished(
-        self, predicate: Any, key: tuple[int, str], verdict: bool, started: float
+        self, predicate: Any, key: MemoKey | None, verdict: bool, started: float
     ) -> None:
         latency = max(0.0, self._clock() - started)
         self.latency_total += latency
         self.latency_max = max(self.latency_max, latency)
         self._remember(predicate, key, verdict)
 
-    def _failed(self, predicate: Any, key: tuple[int, str], exc: BaseException) -> None:
+    def _failed(self, predicate: Any, key: MemoKey | None, exc: BaseException) -> None:
         self.failures += 1
         self._remember(predicate, key, _FAILED)
         self._log_failure(predicate_name(predicate), exc)
