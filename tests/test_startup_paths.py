@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from aiohttp import web
 
 import aiohttp_cors
@@ -238,3 +240,61 @@ def test_the_cache_is_bounded_in_entries_and_bytes_least_recently_used_first() -
         cache.put(f"k{i}", "v", 99)
     assert cache.size <= 1000
     assert len(cache) <= 3
+
+
+async def test_a_later_start_up_hook_keeps_the_middleware(aiohttp_client):
+    # A hook after ours could still add a middleware (here an authentication one).
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults=ALLOW)
+    cors.add(app.router.add_put("/r", hello))
+
+    async def add_auth(app: web.Application) -> None:
+        app.middlewares.append(requires_token)
+
+    app.on_startup.append(add_auth)
+    client = await aiohttp_client(app)
+    assert middleware_installed(app, cors)
+    resp = await preflight(client)
+    assert resp.status == 200
+    assert cors_headers(resp) == EXPECTED
+
+
+async def test_adding_a_resource_with_its_own_options_route_after_start_up_warns(aiohttp_client):
+    async def own_options(request: web.Request) -> web.Response:
+        return web.Response(text="own")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults=ALLOW)
+    cors.add(app.router.add_put("/r", hello))
+    late = app.router.add_resource("/late")
+    late.add_route("PUT", hello)
+    late.add_route("OPTIONS", own_options)
+    await aiohttp_client(app)
+    assert not middleware_installed(app, cors)
+    with pytest.warns(aiohttp_cors.CorsConfigurationWarning, match="after start-up"):
+        cors.add(late)
+
+
+async def test_a_view_added_after_its_resource_answers_preflights_as_the_resource(
+    aiohttp_client,
+):
+    # 0.8.1 added its OPTIONS route when the resource was added, before the view's
+    # "*" route: preflights got the resource's rules, actual requests the view's.
+    class View(web.View, CorsViewMixin):
+        cors_config = {"https://view.example": ResourceOptions()}  # noqa: RUF012
+
+        async def put(self) -> web.Response:
+            return web.Response(text="put")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={ORIGIN: ResourceOptions()})
+    resource = cors.add(app.router.add_resource("/r"))
+    resource.add_route("*", View)
+    client = await aiohttp_client(app)
+    resp = await preflight(client)
+    assert resp.status == 403
+    assert await resp.text() == (
+        f"CORS preflight request failed: request method 'PUT' is not allowed for {ORIGIN!r} origin"
+    )
+    resp = await client.put("/r", headers={"Origin": "https://view.example"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://view.example"

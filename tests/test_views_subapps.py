@@ -468,3 +468,45 @@ async def test_subapp_with_its_own_middleware_preflight_answered_first(aiohttp_c
     assert resp.status == 401
     assert await resp.text() == "key required"
     assert resp.headers.getall(ACAO) == [ORIGIN]
+
+
+async def test_a_view_without_the_mixin_on_a_method_route_is_a_plain_handler(aiohttp_client):
+    # 0.8.1 refused such a view only on a "*" route.
+    class Plain(web.View):
+        async def get(self) -> web.Response:
+            return web.Response(text="plain view")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={"https://a.example": ResourceOptions()})
+    cors.add(app.router.add_route("GET", "/v", Plain))
+    client = await aiohttp_client(app)
+    resp = await client.get("/v", headers={"Origin": "https://a.example"})
+    assert await resp.text() == "plain view"
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://a.example"
+
+
+async def test_a_views_own_get_config_answers_its_preflights(aiohttp_client):
+    # Views overrode 0.8.1's _get_config() to decide per origin (aio-libs/aiohttp-cors#245).
+    asked: list[tuple[str, str]] = []
+
+    class Tenants(web.View, aiohttp_cors.CorsViewMixin):
+        async def _get_config(self, request: web.Request, origin: str, method: str) -> Any:
+            asked.append((origin, method))
+            if origin.endswith(".tenant.example"):
+                return {origin: ResourceOptions(allow_headers=("X-Token",))}
+            return {}
+
+        async def put(self) -> web.Response:
+            return web.Response(text="put")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app)
+    cors.add(app.router.add_view("/t", Tenants))
+    client = await aiohttp_client(app)
+    headers = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "x-token"}
+    resp = await client.options("/t", headers={"Origin": "https://a.tenant.example", **headers})
+    assert resp.status == 200
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://a.tenant.example"
+    resp = await client.options("/t", headers={"Origin": "https://evil.example", **headers})
+    assert resp.status == 403
+    assert asked == [("https://a.tenant.example", "PUT"), ("https://evil.example", "PUT")]

@@ -27,6 +27,7 @@ from ._routing import (
     NOT_ENABLED,
     CorsRouting,
     PreflightForbidden,
+    PreflightKey,
     PreflightResponse,
 )
 from ._syntax import parse_request_origin
@@ -79,21 +80,17 @@ class CorsLayer:
         which spares a coroutine frame on every request of an application
         that keeps this middleware (about 1,300 instructions, callgrind).
         """
-        if (
-            request.method == _OPTIONS
-            and _ORIGIN in request.headers
-            and _ACRM in request.headers
-        ):
-            remembered = self._routing.remembered_preflight(request)
+        if request.method == _OPTIONS and _ORIGIN in request.headers and _ACRM in request.headers:
+            remembered, key = self._routing.remembered_preflight(request)
             if remembered is not None:
                 return _ready(remembered)
-            return self._preflight_or_handler(request, handler)
+            return self._preflight_or_handler(request, handler, key)
         return handler(request)
 
     async def _preflight_or_handler(
-        self, request: web.Request, handler: Handler
+        self, request: web.Request, handler: Handler, key: PreflightKey
     ) -> web.StreamResponse:
-        response = await self._routing.preflight(request)
+        response = await self._routing.preflight(request, key)
         return await handler(request) if response is None else response
 
     async def on_startup(self, app: web.Application) -> None:
@@ -108,7 +105,7 @@ class CorsLayer:
         self.middleware_removed = False
         if not self._middleware_needed(app):
             app.middlewares.remove(self.middleware)
-            self.middleware_removed = True
+            self.middleware_removed = self._routing.middleware_removed = True
         logger.debug(
             "CORS preflights answered by %s",
             "OPTIONS routes" if self.middleware_removed else "the preflight middleware",
@@ -118,6 +115,9 @@ class CorsLayer:
         """Whether preflights must be answered before something else would see them."""
         if app.middlewares.frozen or app.frozen:
             # Not the documented moment (start-up before freezing); keep what works.
+            return True
+        if app.on_startup[-1] != self.on_startup:
+            # A later start-up hook could still add a middleware or an OPTIONS route.
             return True
         routing = self._routing
         if routing.all_routes:
@@ -133,9 +133,7 @@ class CorsLayer:
             for route in resource
         )  # the application's own OPTIONS or "*" handler (views included)
 
-    async def on_response_prepare(
-        self, request: web.Request, response: web.StreamResponse
-    ) -> None:
+    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Decorate an actual response (0.8.1's order and values) and merge ``Vary: Origin``."""
         # Class identity, not isinstance(): responses are MutableMappings, whose ABC
         # isinstance() check costs more than the rest of this hook on a plain route.

@@ -34,6 +34,7 @@ from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
 from multidict import CIMultiDict, istr
 
 from ._cache import BoundedCache
+from ._errors import CorsConfigurationWarning
 from ._policy import (
     ACAC,
     ACAH,
@@ -127,13 +128,21 @@ class ResourceEntry:
     mapping-form options turned into ResourceOptions), as 0.8.1 exposed them.
     """
 
-    __slots__ = ("default_config", "method_config", "method_layers", "resource_layers")
+    __slots__ = (
+        "default_config",
+        "method_config",
+        "method_layers",
+        "resource_layers",
+        "wants_preflight_route",
+    )
 
     def __init__(self, default_config: dict[Any, Any], layers: Sequence[Layer]) -> None:
         self.default_config = default_config
         self.method_config: dict[str, dict[Any, Any]] = {}
         self.resource_layers = tuple(layers)
         self.method_layers: dict[str, tuple[Layer, ...]] = {}
+        #: No OPTIONS or "*" route when it was added: 0.8.1 added its OPTIONS route then.
+        self.wants_preflight_route = False
 
 
 class _ViewConfig:
@@ -214,7 +223,9 @@ class CorsRouting:
         self.preflight_routes: set[AbstractRoute] = set()
         self.resources_with_preflight_routes: set[AbstractResource] = set()
         self.started = False
-        self._policies: dict[tuple[int, ...], OriginPolicy] = {}
+        #: Set at start-up when preflights are left to the OPTIONS routes alone.
+        self.middleware_removed = False
+        self._policies: dict[tuple[int, ...], tuple[OriginPolicy, tuple[Layer, ...]]] = {}
         #: Decisions for actual requests by (route, method); never replaced, only cleared.
         self.remembered_decisions: dict[tuple[AbstractRoute, str], ActualDecision] = {}
         self._actual = self.remembered_decisions
@@ -234,10 +245,11 @@ class CorsRouting:
     def compile(self, layers: tuple[Layer, ...]) -> OriginPolicy:
         """The policy of a stack of layers, compiled once per distinct stack."""
         key = tuple(map(id, layers))
-        policy = self._policies.get(key)
-        if policy is None:
-            policy = self._policies[key] = compile_policy(layers)
-        return policy
+        found = self._policies.get(key)
+        if found is None:
+            # The layers are kept with their policy, so no id in the key is ever reused.
+            found = self._policies[key] = (compile_policy(layers), layers)
+        return found[0]
 
     # -- registration ------------------------------------------------------------------
 
@@ -275,6 +287,9 @@ class CorsRouting:
         self.report(problems)
         if entry is None:
             entry = self.entries[resource] = ResourceEntry(parsed, layers)
+            entry.wants_preflight_route = not any(
+                route.method in (hdrs.METH_OPTIONS, hdrs.METH_ANY) for route in resource
+            )
         if isinstance(entity, web.ResourceRoute):
             entry.method_config[entity.method] = parsed
             entry.method_layers[entity.method] = tuple(layers)
@@ -282,19 +297,36 @@ class CorsRouting:
         self.answers.clear()
         if self.started:
             self.add_preflight_route(resource)
+            if self.middleware_removed and any(
+                route.method in (hdrs.METH_OPTIONS, hdrs.METH_ANY)
+                and route not in self.preflight_routes
+                for route in resource
+            ):
+                self.report(
+                    [
+                        (
+                            CorsConfigurationWarning,
+                            f"{resource!r} was added after start-up and has an OPTIONS or '*' "
+                            "route of its own, which now sees its preflights; add it to CORS "
+                            "before the application starts",
+                        )
+                    ]
+                )
 
     def _check_views(self, resource: AbstractResource) -> None:
-        """Refuse views without the mixin; check the others' configs now, not per request."""
+        """Refuse a ``*`` view without the mixin (as 0.8.1 did; on a method route such a
+        view is a plain handler); check the mixin views' configs now, not per request."""
         for route in resource:
             view = view_class(route.handler)
             if view is None:
                 continue
-            if not issubclass(view, self._mixin):
+            if issubclass(view, self._mixin):
+                self._view_config(view)
+            elif route.method == hdrs.METH_ANY:
                 raise ValueError(
                     f"web view should be derived from aiohttp_cors.CorsViewMixin for working "
                     f"with the library: add CorsViewMixin to the bases of {view.__name__}"
                 )
-            self._view_config(view)
 
     def add_preflight_route(self, resource: AbstractResource) -> None:
         """Give a CORS-enabled resource an OPTIONS route, unless the application has one.
@@ -305,13 +337,19 @@ class CorsRouting:
         """
         if resource in self.resources_with_preflight_routes:
             return
-        if any(route.method in (hdrs.METH_OPTIONS, hdrs.METH_ANY) for route in resource):
-            return
+        methods = {route.method for route in resource}
+        if hdrs.METH_OPTIONS in methods:
+            return  # the application's own OPTIONS handler gets the plain OPTIONS requests
         if isinstance(resource, web.StaticResource):
             resource.set_options_route(self.preflight_handler)
             route = next(r for r in resource if r.method == hdrs.METH_OPTIONS)
-        elif isinstance(resource, web.Resource):
+        elif isinstance(resource, web.Resource) and hdrs.METH_ANY not in methods:
             route = resource.add_route(hdrs.METH_OPTIONS, self.preflight_handler)
+        elif isinstance(resource, web.Resource) and self.entries[resource].wants_preflight_route:
+            # A "*" route (a view) added after cors.add(): 0.8.1's OPTIONS route came
+            # first and answered the preflights, so ours goes in before it too.
+            route = web.ResourceRoute(hdrs.METH_OPTIONS, self.preflight_handler, resource)
+            resource.register_route(route)
         else:
             return
         self.preflight_routes.add(route)
@@ -327,11 +365,12 @@ class CorsRouting:
         self.started = True
         for resource in list(self.entries):
             self.add_preflight_route(resource)
-        if self.all_routes:
-            for route in routes:
-                view = self._mixin_view(route)
-                if view is not None:
-                    self._view_config(view)
+        # Views added to a resource after cors.add(), and every view in app-wide mode.
+        checked = [route for resource in self.entries for route in resource]
+        for route in [*checked, *routes] if self.all_routes else checked:
+            view = self._mixin_view(route)
+            if view is not None:
+                self._view_config(view)
 
     # -- layering ----------------------------------------------------------------------
 
@@ -358,9 +397,10 @@ class CorsRouting:
         self._views[view] = found
         return found
 
-    def _overrides_request_config(self, view: type) -> bool:
-        own = getattr(view, "get_request_config", None)
-        base = self._mixin.get_request_config
+    def _overrides(self, view: type, name: str) -> bool:
+        """Whether ``view`` replaces the mixin's method ``name``."""
+        own = getattr(view, name, None)
+        base = getattr(self._mixin, name)
         return getattr(own, "__func__", own) is not getattr(base, "__func__", base)
 
     def view_layers(
@@ -373,7 +413,7 @@ class CorsRouting:
         gives (``@custom_cors``, ``cors_config``, ``defaults``), compiled once;
         an overridden ``get_request_config`` is asked on every request, as 0.8.1 did.
         """
-        if self._overrides_request_config(view):
+        if self._overrides(view, "get_request_config"):
             try:
                 config = view.get_request_config(request, method)  # type: ignore[attr-defined]
             except KeyError:
@@ -456,9 +496,8 @@ class CorsRouting:
         reaches it through the application's middlewares, which saw 0.8.1's
         refusal as a raised ``HTTPForbidden``: it is raised here too.
         """
-        response: web.StreamResponse | None = self.remembered_preflight(request)
-        if response is None:
-            response = await self.preflight(request)
+        remembered, key = self.remembered_preflight(request)
+        response = remembered if remembered is not None else await self.preflight(request, key)
         if response is None:  # cannot happen for our own routes; keep aiohttp's answer
             raise web.HTTPMethodNotAllowed(request.method, [])
         if isinstance(response, PreflightForbidden) and not (
@@ -467,13 +506,18 @@ class CorsRouting:
             raise web.HTTPForbidden(text=response.text, headers={hdrs.VARY: "Origin"})
         return response
 
-    def remembered_preflight(self, request: web.Request) -> PreflightResponse | None:
-        """The remembered answer to this preflight, if any: no coroutine on the way,
-        which is most of what a repeated preflight costs here (callgrind)."""
-        headers = self.answers.get(_preflight_key(request.headers, request.match_info.route))
-        return None if headers is None else PreflightResponse(headers=headers)
+    def remembered_preflight(
+        self, request: web.Request
+    ) -> tuple[PreflightResponse | None, PreflightKey]:
+        """The remembered answer to this preflight, if any, and its key: no coroutine on
+        the way, which is most of what a repeated preflight costs here (callgrind)."""
+        key = _preflight_key(request.headers, request.match_info.route)
+        headers = self.answers.get(key)
+        return (None if headers is None else PreflightResponse(headers=headers)), key
 
-    async def preflight(self, request: web.Request) -> web.StreamResponse | None:
+    async def preflight(
+        self, request: web.Request, key: PreflightKey | None = None
+    ) -> web.StreamResponse | None:
         """The answer to an OPTIONS request, or ``None`` when it is not this package's.
 
         A refusal is a :class:`PreflightForbidden` returned, not raised: a
@@ -484,10 +528,10 @@ class CorsRouting:
         (single, bounded) CORS headers are remembered.
         """
         route = request.match_info.route
-        key = _preflight_key(request.headers, route)
-        headers = self.answers.get(key)
-        if headers is not None:
-            return PreflightResponse(headers=headers)
+        if key is None:  # else the caller looked it up already
+            remembered, key = self.remembered_preflight(request)
+            if remembered is not None:
+                return remembered
         target = await self._preflight_target(request)
         if target is None:
             return None
@@ -619,7 +663,7 @@ class CorsRouting:
         if not is_request_method(method):
             raise Refusal.method_not_allowed(method, raw_origin)
         if view is not None:
-            found = self._view_request_layers(view, request, method, entry)
+            found = await self._view_request_layers(view, request, method, origin, entry)
             if found is None:
                 raise Refusal.method_not_allowed(method, raw_origin)
             return found
@@ -633,9 +677,24 @@ class CorsRouting:
         own = entry.method_layers.get(method, ())
         return self.compile((*own, *entry.resource_layers, *self.defaults_layers)), True
 
-    def _view_request_layers(
-        self, view: type, request: web.Request, method: str, entry: ResourceEntry | None
+    async def _view_request_layers(
+        self,
+        view: type,
+        request: web.Request,
+        method: str,
+        origin: str | None,
+        entry: ResourceEntry | None,
     ) -> tuple[OriginPolicy, bool] | None:
+        if self._overrides(view, "_get_config"):
+            # 0.8.1 asked the view's _get_config() for a preflight's configuration, and
+            # views override it to decide per origin (aio-libs/aiohttp-cors#245).
+            try:
+                instance: Any = view(request)
+                config = await instance._get_config(request, origin, method)
+            except KeyError:
+                return None
+            own, _ = normalize_config(config, f"{view.__name__}._get_config()", lenient=True)
+            return compile_policy(tuple(own)), False
         if entry is None:
             # A view never passed to add(): its own get_request_config alone, as in 0.8.1.
             try:

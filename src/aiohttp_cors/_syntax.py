@@ -92,7 +92,10 @@ def parse_request_origin(value: str) -> str | None:
         # serialization ("https://a.example."): a distinct, valid origin.
         if host.endswith("."):
             host = host[:-1]
-        if not host or host.strip(_HOST_CHARS) or not _labels_ok(host):
+        # The URL standard's host parser does not apply DNS length or hyphen rules
+        # (UTS #46 with CheckHyphens and VerifyDnsLength off): "foo-.example" and
+        # long labels are hosts browsers send. Only empty labels never occur.
+        if not host or host.strip(_HOST_CHARS) or "." in (host[0], host[-1]) or ".." in host:
             return None
         if host[-1].isdigit() and host.rpartition(".")[2].isdigit() and not _is_dotted_quad(host):
             return None  # browsers send such hosts as IPv4 dotted quads ("http://0" → 0.0.0.0)
