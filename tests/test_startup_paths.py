@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from aiohttp import web
 
 import aiohttp_cors
