@@ -1,9 +1,8 @@
 """A least-recently-used cache bounded in entries and in bytes.
 
 Request values end up in cache keys, so a cache bounded only by its number of
-entries can be made to hold as many large values as an attacker sends. Every
-cache of this package is bounded in both, and only ever keyed on values that
-were validated and bounded first.
+entries can be made to hold as many large values as an attacker sends: this
+one is bounded in both, and its callers only store short values.
 """
 
 from __future__ import annotations
