@@ -510,3 +510,21 @@ async def test_a_views_own_get_config_answers_its_preflights(aiohttp_client):
     resp = await client.options("/t", headers={"Origin": "https://evil.example", **headers})
     assert resp.status == 403
     assert asked == [("https://a.tenant.example", "PUT"), ("https://evil.example", "PUT")]
+
+
+async def test_a_view_method_outside_the_standard_set_answers_its_preflight(aiohttp_client):
+    # 0.8.1 looked the method up on the view; byte-exact: "purge" is not "PURGE".
+    class Cache(web.View, aiohttp_cors.CorsViewMixin):
+        async def purge(self) -> web.Response:
+            return web.Response(text="purged")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={"*": ResourceOptions()})
+    cors.add(app.router.add_view("/c", Cache))
+    client = await aiohttp_client(app)
+    origin = {"Origin": "https://a.example"}
+    resp = await client.options("/c", headers={**origin, "Access-Control-Request-Method": "PURGE"})
+    assert resp.status == 200
+    assert resp.headers["Access-Control-Allow-Methods"] == "PURGE"
+    resp = await client.options("/c", headers={**origin, "Access-Control-Request-Method": "purge"})
+    assert resp.status == 403

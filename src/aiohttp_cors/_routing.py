@@ -425,7 +425,13 @@ class CorsRouting:
         config = self._view_config(view)
         own = config.method_layers.get(method)
         if own is None:
-            return None
+            if method != method.upper() or getattr(view, method.lower(), None) is None:
+                return None
+            # A method outside aiohttp's standard set (PURGE): 0.8.1 answered its
+            # preflight too. Checked on first use; the view's own methods bound it.
+            custom = getattr(getattr(view, method.lower()), f"{method.lower()}_cors_config", None)
+            layers, _ = normalize_config(custom, f"{view.__name__}.{method.lower()}", lenient=True)
+            own = config.method_layers[method] = tuple(layers)
         return (*own, *config.class_layers, *self.defaults_layers), True
 
     def _entry(self, resource: AbstractResource | None) -> ResourceEntry | None:
