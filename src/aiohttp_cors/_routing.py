@@ -579,6 +579,10 @@ class CorsRouting:
             if resource is None:
                 return (None, None) if self.all_routes else None
             view = None
+        elif resource in self.resources_with_preflight_routes:
+            # Our OPTIONS route answers for the resource, also where a view's "*" route
+            # was added later (older aiohttp routes OPTIONS to whichever came first).
+            view = None
         else:
             view = self._mixin_view(route)
         entry = self._entry(resource)
