@@ -4,10 +4,11 @@ and aiohttp-middlewares, side by side, on the same application.
 Usage::
 
     python bench/run.py                 # full run, writes docs/benchmarks.{md,png}
+    python bench/run.py --aiohttp 3.9.5 --aiohttp 3.14.5   # both versions, one report
     python bench/run.py --quick         # small N, writes to a temporary directory
     python bench/run.py --no-valgrind --quick --out DIR   # timing only, bare + ours (smoke test)
 
-Sections:
+Sections, measured for each aiohttp version in turn:
 
 1. instructions per request under callgrind for four request kinds (timing
    mode: server CPU nanoseconds per request instead);
@@ -15,17 +16,27 @@ Sections:
    middleware (``server.py --with-app-middleware``);
 2. wrk throughput and server CPU per request, as ratios to ``bare``;
 3. scaling with the number of origins, routes and origin patterns;
-4. hostile preflights: server CPU milliseconds per request.
+4. hostile preflights: server CPU milliseconds per request;
+5. floors: what aiohttp itself charges for the mechanisms (``floors.py``);
 
-Each variant runs in its own venv under ``.bench-venvs/`` (see ``venvs.py``),
-except in ``--no-valgrind`` mode, which runs ``bare`` and ``ours`` in the
-current environment.  The Markdown report goes to stdout and to
-``<out>/benchmarks.md``, the plot to ``<out>/benchmarks.png``.
+and once, on the environment's aiohttp version:
+
+6. memory: server RSS under floods of oversized preflights (``hostile.py``,
+   both of its configurations, ``ours`` and ``cors081``).
+
+Each variant runs in its own venv under ``.bench-venvs/aiohttp-<version>/``
+(see ``venvs.py``): without ``--aiohttp``, those of the environment's aiohttp
+version; ``--aiohttp VERSION`` (repeatable) builds them for that version.
+``--no-valgrind`` without ``--aiohttp`` runs ``bare`` and ``ours`` in the
+current environment and skips sections 5 and 6.  The Markdown report goes to
+stdout and to ``<out>/benchmarks.md``, the plot to ``<out>/benchmarks.png``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import shlex
 import shutil
 import sys
@@ -38,6 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from client import BASE_KINDS, GET_ALLOWED, RequestKind, glob_kind, hostile_kinds, route_kind
+from floors import Floors, measure_floors
+from hostile import CONFIGS, MemoryRun, existing_blocks, run_memory
 from measure import (
     HostileResult,
     JobResult,
@@ -51,8 +64,15 @@ from measure import (
     run_server_job,
     run_wrk,
 )
-from report import render_markdown, render_plot
-from venvs import ROOT, ensure_venv
+from report import TABLES, render_markdown, render_plot
+from venvs import (
+    ROOT,
+    ensure_venv,
+    environment_aiohttp,
+    snapshot_source,
+    source_state,
+    venv_stack,
+)
 
 ALL_VARIANTS = ("bare", "ours", "cors081", "middlewares")
 #: Scaling dimension -> sizes measured (the first one is the reference).
@@ -68,6 +88,10 @@ SCALING_VARIANTS: dict[str, tuple[str, ...]] = {
     "globs": ("ours",),
 }
 HOSTILE_VARIANTS = ("bare", "ours", "cors081")
+#: Variants of section 6 (``hostile.py``), and its time budget per configuration (s).
+MEMORY_VARIANTS = ("ours", "cors081")
+MEMORY_BUDGET = 240.0
+SECTIONS = ("callgrind", "wrk", "scaling", "hostile", "floors", "memory")
 
 
 def log(message: str) -> None:
@@ -92,6 +116,14 @@ class Settings:
     variants: tuple[str, ...]
     sections: frozenset[str]
     command: str
+    #: aiohttp versions measured, in order (``None``: the current environment, no venvs).
+    aiohttp_versions: tuple[str | None, ...] = (None,)
+    #: Measured requests per job of section 3, halved for the routes dimension (aiohttp
+    #: 3.9's router is linear in the number of routes: at 5,000 routes one request costs
+    #: about 75 times a request of the small app).
+    scaling_n: int = 200
+    floors_n: int = 1000
+    memory_scale: float = 1.0
     rebuild_venvs: bool = False
     keep_dumps: Path | None = None
 
@@ -99,6 +131,11 @@ class Settings:
     def unit(self) -> str:
         """Unit of sections 1 and 3."""
         return "Ir" if self.valgrind else "ns"
+
+    @property
+    def use_venvs(self) -> bool:
+        """Whether the variants run in per-version venvs (else in this environment)."""
+        return self.aiohttp_versions != (None,)
 
 
 @dataclass
@@ -111,9 +148,16 @@ class Outcome:
 
 @dataclass
 class Results:
-    """Everything measured in one run."""
+    """Everything measured for one aiohttp version."""
 
     settings: Settings
+    #: The aiohttp version measured (the environment's when no venvs are used).
+    aiohttp: str = ""
+    #: Where its stack comes from: ``environment`` (venvs pinned to this environment's),
+    #: ``resolved`` (what pip resolved for that version) or ``current`` (no venvs).
+    source: str = "current"
+    #: The aiohttp stack installed for it (``{distribution: version}``).
+    stack: dict[str, str] = field(default_factory=dict)
     pythons: dict[str, Path] = field(default_factory=dict)
     setup_errors: dict[str, str] = field(default_factory=dict)
     base: dict[str, Outcome] = field(default_factory=dict)
@@ -124,7 +168,27 @@ class Results:
     wrk_note: str | None = None
     hostile: dict[str, dict[str, HostileResult]] = field(default_factory=dict)
     hostile_errors: dict[str, str] = field(default_factory=dict)
+    floors: Floors | None = None
+    floors_error: str | None = None
     elapsed: float = 0.0
+
+
+@dataclass
+class Report:
+    """Everything one invocation measured: one :class:`Results` per aiohttp version."""
+
+    settings: Settings
+    runs: list[Results] = field(default_factory=list)
+    #: Section 6 as measured by this run (one per ``hostile.py`` configuration) ...
+    memory: list[MemoryRun] = field(default_factory=list)
+    #: ... or kept from the previous report in the output directory (``--config`` -> block).
+    memory_carried: dict[str, str] = field(default_factory=dict)
+    memory_note: str | None = None
+    elapsed: float = 0.0
+    #: ``source_state()`` of the snapshot of ``src/`` that every ``ours`` server imports,
+    #: and of ``src/`` itself when the run ended.
+    source: str = ""
+    source_at_end: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +199,9 @@ class Job:
     spec: ServerSpec
     kinds: tuple[RequestKind, ...]
     weight: float  # rough relative duration, to schedule long jobs first
+    n: int
+    warmup: int
+    aiohttp: str = ""  # the version the server must report
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Settings:
@@ -146,7 +213,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument(
         "--no-valgrind",
         action="store_true",
-        help="plain timing, bare and ours only, current environment (no venvs)",
+        help="plain timing, bare and ours only, current environment unless --aiohttp",
+    )
+    parser.add_argument(
+        "--aiohttp",
+        action="append",
+        metavar="VERSION",
+        help="measure on this aiohttp version, in venvs built for it; repeat it for one "
+        "report with several versions (default: the environment's version)",
     )
     parser.add_argument("--out", type=Path, help="output directory (default: docs/, or a temp dir)")
     parser.add_argument("-n", type=int, help="measured requests per kind")
@@ -163,9 +237,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated sections to skip: callgrind,wrk,scaling,hostile",
+        help=f"comma-separated sections to skip: {','.join(SECTIONS)}",
     )
-    parser.add_argument("--rebuild-venvs", action="store_true", help="recreate .bench-venvs/*")
+    parser.add_argument("--rebuild-venvs", action="store_true", help="recreate the venvs used")
     parser.add_argument(
         "--keep-dumps",
         type=Path,
@@ -183,9 +257,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     if not valgrind:
         variants = tuple(v for v in variants if v in ("bare", "ours"))
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = skip - {"callgrind", "wrk", "scaling", "hostile"}
+    unknown = skip - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections in --skip: {sorted(unknown)}")
+    if not valgrind:
+        skip |= {"floors", "memory"}  # floors need callgrind; the floods take minutes
+    versions: tuple[str | None, ...] = (None,)
+    if args.aiohttp:
+        versions = tuple(dict.fromkeys(args.aiohttp))
+    elif valgrind:
+        versions = (environment_aiohttp(),)
     if args.out is not None:
         out = args.out
     elif args.quick:
@@ -205,40 +286,69 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         wrk_rounds=1 if args.quick else 3,
         hostile_reps=5 if args.quick else 21,
         variants=variants,
-        sections=frozenset({"callgrind", "wrk", "scaling", "hostile"} - skip),
+        sections=frozenset(set(SECTIONS) - skip),
         command=shlex.join(["python", "bench/run.py", *argv_list]),
+        aiohttp_versions=versions,
+        scaling_n=max((args.n or n) // 10, min(args.n or n, 50)),
+        floors_n=min(args.n or n, 500),
+        memory_scale=0.1 if args.quick else 1.0,
         rebuild_venvs=args.rebuild_venvs,
         keep_dumps=args.keep_dumps,
     )
 
 
 def prepare_pythons(settings: Settings, results: Results) -> None:
-    """Find or build the interpreter of every variant."""
+    """Find or build the interpreter of every variant; record the aiohttp stack."""
     for variant in settings.variants:
-        if not settings.valgrind:
+        if not settings.use_venvs:
             results.pythons[variant] = Path(sys.executable)
             continue
         try:
-            results.pythons[variant] = ensure_venv(variant, rebuild=settings.rebuild_venvs)
+            results.pythons[variant] = ensure_venv(
+                variant, aiohttp=results.aiohttp, rebuild=settings.rebuild_venvs
+            )
         except Exception as exc:
-            log(f"venv for {variant} failed: {exc}")
+            log(f"venv for {variant} (aiohttp {results.aiohttp}) failed: {exc}")
             results.setup_errors[variant] = f"venv setup failed: {exc}"
+    python = results.pythons.get("bare", Path(sys.executable))
+    try:
+        results.stack = venv_stack(python)
+    except Exception as exc:
+        log(f"could not read the aiohttp stack of {python}: {exc}")
+    installed = results.stack.get("aiohttp", results.aiohttp)
+    if installed != results.aiohttp:
+        raise SystemExit(f"{python} has aiohttp {installed}, not {results.aiohttp}")
+    log(f"aiohttp stack: {', '.join(f'{k} {v}' for k, v in sorted(results.stack.items()))}")
+
+
+def scaling_n(settings: Settings, dimension: str) -> int:
+    """Measured requests per job of section 3 (half of them for the routes dimension)."""
+    return max(settings.scaling_n // 2, 20) if dimension == "routes" else settings.scaling_n
 
 
 def plan_jobs(settings: Settings, results: Results) -> list[Job]:
     """Server jobs of sections 1, 1b and 3."""
     jobs: list[Job] = []
 
-    def spec(variant: str, *args: str) -> ServerSpec:
-        return ServerSpec(variant, results.pythons[variant], tuple(args), settings.valgrind)
+    def job(
+        key: tuple[str, str, int],
+        args: Sequence[str],
+        kinds: tuple[RequestKind, ...],
+        weight: float,
+    ) -> Job:
+        variant = key[1]
+        spec = ServerSpec(variant, results.pythons[variant], tuple(args), settings.valgrind)
+        if key[0] in TABLES:
+            n, warmup = settings.n, settings.warmup
+        else:
+            n, warmup = scaling_n(settings, key[0]), min(settings.warmup, 20)
+        return Job(key, spec, kinds, weight, n, warmup, results.aiohttp)
 
     if "callgrind" in settings.sections:
         for table, args in (("base", ()), ("realistic", ("--with-app-middleware",))):
             for variant in settings.variants:
                 if variant in results.pythons:
-                    jobs.append(
-                        Job((table, variant, 0), spec(variant, *args), BASE_KINDS, len(BASE_KINDS))
-                    )
+                    jobs.append(job((table, variant, 0), args, BASE_KINDS, len(BASE_KINDS)))
     if "scaling" in settings.sections:
         for dimension, sizes in SCALING_SIZES.items():
             for variant in SCALING_VARIANTS[dimension]:
@@ -249,14 +359,8 @@ def plan_jobs(settings: Settings, results: Results) -> list[Job]:
                         dimension, glob_kind(size)
                     )
                     weight = 1 + size / 2000  # big configurations take long to set up
-                    jobs.append(
-                        Job(
-                            (dimension, variant, size),
-                            spec(variant, f"--{dimension}", str(size)),
-                            (kind,),
-                            weight,
-                        )
-                    )
+                    args = (f"--{dimension}", str(size))
+                    jobs.append(job((dimension, variant, size), args, (kind,), weight))
     return sorted(jobs, key=lambda j: -j.weight)
 
 
@@ -267,8 +371,8 @@ def run_job(job: Job, settings: Settings, workdir: Path) -> Outcome:
         result = run_server_job(
             job.spec,
             job.kinds,
-            settings.n,
-            settings.warmup,
+            job.n,
+            job.warmup,
             workdir,
             settings.rounds,
             settings.keep_dumps,
@@ -282,11 +386,19 @@ def run_job(job: Job, settings: Settings, workdir: Path) -> Outcome:
     except Exception as exc:
         log(f"{job.spec.label}: measurement failed:\n{traceback.format_exc()}")
         return Outcome(error=f"error: {type(exc).__name__}: {exc}")
+    reported = str(result.info.get("aiohttp", "?"))
+    if job.aiohttp and reported != job.aiohttp:
+        log(f"{job.spec.label}: the server ran aiohttp {reported}, not {job.aiohttp}")
+        return Outcome(error=f"error: the server ran aiohttp {reported}, not {job.aiohttp}")
+    source = os.environ.get("BENCH_OURS_SRC")
+    if job.spec.variant == "ours" and source and result.info.get("source") != source:
+        log(f"{job.spec.label}: imported {result.info.get('source')}, not {source}")
+        return Outcome(error=f"error: ours imported {result.info.get('source')}, not {source}")
     if job.key[0] == "globs" and any(r.problems for r in result.kinds.values()):
         problems = "; ".join(p for r in result.kinds.values() for p in r.problems)
         log(f"{job.spec.label}: pattern origin not honoured ({problems})")
         return Outcome(error=f"n/a: pattern origin not allowed ({problems})")
-    log(f"{job.spec.label}: done in {time.monotonic() - started:.0f}s")
+    log(f"{job.spec.label} (aiohttp {reported}): done in {time.monotonic() - started:.0f}s")
     return Outcome(job=result)
 
 
@@ -355,11 +467,89 @@ def run_hostile_section(settings: Settings, results: Results, workdir: Path) -> 
             results.hostile_errors[variant] = _first_error_line(str(exc))
 
 
+def run_floors_section(settings: Settings, results: Results, workdir: Path) -> None:
+    """Section 5: ``floors.py``'s apps, in the ``bare`` venv of this aiohttp version."""
+    python = results.pythons.get("bare")
+    if python is None:
+        results.floors_error = "not run: no bare venv"
+        return
+    log(f"floors (aiohttp {results.aiohttp}): N={settings.floors_n}")
+    started = time.monotonic()
+    floors = measure_floors(
+        python,
+        settings.floors_n,
+        min(settings.warmup, 100),
+        settings.jobs,
+        workdir / f"floors-{results.aiohttp}",
+    )
+    for variant, error in floors.errors.items():
+        log(f"floor {variant} failed: {error}")
+    if floors.aiohttp - {results.aiohttp}:
+        results.floors_error = f"error: the floor servers ran aiohttp {sorted(floors.aiohttp)}"
+        log(results.floors_error)
+        return
+    results.floors = floors
+    log(f"floors done in {time.monotonic() - started:.0f}s")
+
+
+def run_memory_section(settings: Settings, report: Report) -> None:
+    """Section 6: ``hostile.py``'s floods, both configurations, on the environment's aiohttp."""
+    variants = [v for v in MEMORY_VARIANTS if v in settings.variants]
+    if not variants:
+        report.memory_note = "not run: needs ours or cors081"
+        return
+    for config in CONFIGS:
+        command = ["python", "bench/hostile.py", "--variants", *variants]
+        if config != "allow-all":
+            command += ["--config", config]
+        if settings.quick:
+            command.append("--quick")
+        log(f"memory: hostile.py --config {config} (aiohttp {environment_aiohttp()})")
+        report.memory.append(
+            run_memory(
+                config,
+                variants,
+                scale=settings.memory_scale,
+                budget=MEMORY_BUDGET * (0.5 if settings.quick else 1.0),
+                command=shlex.join(command),
+                source=report.source,
+            )
+        )
+
+
 def check_tools(settings: Settings) -> str | None:
     """Why this run cannot proceed, or ``None``."""
     if settings.valgrind and not (shutil.which("valgrind") and shutil.which("callgrind_control")):
         return "valgrind/callgrind_control not found: install valgrind or use --no-valgrind"
     return None
+
+
+def measure_version(settings: Settings, version: str | None, workdir: Path) -> Results:
+    """Sections 1-5 on one aiohttp version (``None``: the current environment)."""
+    started = time.monotonic()
+    results = Results(settings, aiohttp=version or environment_aiohttp())
+    if version is not None:
+        results.source = "environment" if version == environment_aiohttp() else "resolved"
+    log(f"== aiohttp {results.aiohttp}")
+    prepare_pythons(settings, results)
+    steps: list[tuple[frozenset[str], Callable[[Settings, Results, Path], None]]] = [
+        # Timing-sensitive sections first, alone on the machine.
+        (frozenset({"wrk"}), run_wrk_section),
+        (frozenset({"hostile"}), run_hostile_section),
+        (frozenset({"callgrind", "scaling"}), run_server_jobs),
+        (frozenset({"floors"}), run_floors_section),
+    ]
+    for names, step in steps:
+        if names & settings.sections:
+            step(settings, results, workdir)
+    results.elapsed = time.monotonic() - started
+    log(f"aiohttp {results.aiohttp} done in {results.elapsed / 60:.1f} min")
+    return results
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """Sort key of a version string such as ``3.9.5`` (its numbers)."""
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -370,30 +560,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 2
     started = time.monotonic()
-    results = Results(settings)
+    report = Report(settings)
     workdir = new_workdir()
+    # Every ``ours`` server of this run imports the same copy of src/ (server.py checks
+    # it), so that commits landing in src/ during the run do not mix two states.
+    snapshot = workdir / "ours-src"
+    report.source = snapshot_source(snapshot)
+    os.environ["BENCH_OURS_SRC"] = str(snapshot)
+    log(f"measuring src/ as of {report.source} (copied to {snapshot})")
+    versions = ", ".join(v or "current environment" for v in settings.aiohttp_versions)
     log(
         f"mode={'callgrind' if settings.valgrind else 'timing'} "
-        f"variants={','.join(settings.variants)}"
+        f"variants={','.join(settings.variants)} aiohttp={versions}"
     )
-    prepare_pythons(settings, results)
-    sections: list[tuple[str, Callable[[Settings, Results, Path], None]]] = [
-        # Timing-sensitive sections first, alone on the machine.
-        ("wrk", run_wrk_section),
-        ("hostile", run_hostile_section),
-    ]
-    for name, section in sections:
-        if name in settings.sections:
-            section(settings, results, workdir)
-    run_server_jobs(settings, results, workdir)
-    results.elapsed = time.monotonic() - started
+    for version in settings.aiohttp_versions:
+        report.runs.append(measure_version(settings, version, workdir))
+    report.runs.sort(key=lambda r: _version_key(r.aiohttp))
+    previous = settings.out / "benchmarks.md"
+    if "memory" in settings.sections:
+        run_memory_section(settings, report)
+    elif previous.exists():
+        report.memory_carried = existing_blocks(previous.read_text())
+    report.source_at_end = source_state()
+    report.elapsed = time.monotonic() - started
 
     settings.out.mkdir(parents=True, exist_ok=True)
-    markdown = render_markdown(results)
-    (settings.out / "benchmarks.md").write_text(markdown)
-    plot_note = render_plot(results, settings.out / "benchmarks.png")
+    markdown = render_markdown(report)
+    previous.write_text(markdown)
+    plot_note = render_plot(report, settings.out / "benchmarks.png")
     print(markdown)
-    log(f"report: {settings.out / 'benchmarks.md'}; plot: {plot_note}")
+    log(f"report: {previous}; plot: {plot_note}; total {report.elapsed / 60:.1f} min")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

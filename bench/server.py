@@ -3,12 +3,14 @@
 Usage::
 
     python bench/server.py VARIANT PORT [--origins N | --routes N | --globs N] [--big-headers]
-                           [--with-app-middleware]
+                           [--with-app-middleware] [--allow-all]
 
 ``VARIANT`` is one of ``bare`` (plain aiohttp), ``ours`` (this repository's
-``aiohttp_cors``, taken from ``src/``), ``cors081`` (aiohttp-cors 0.8.1, must be
-the installed ``aiohttp_cors``) or ``middlewares`` (aiohttp-middlewares'
-``cors_middleware``).  ``PORT`` 0 picks a free port.
+``aiohttp_cors``, taken from ``src/``, or from the copy of it named by the
+environment variable ``BENCH_OURS_SRC``, which ``run.py`` takes when it
+starts so that every server of a run measures the same code), ``cors081``
+(aiohttp-cors 0.8.1, must be the installed ``aiohttp_cors``) or ``middlewares``
+(aiohttp-middlewares' ``cors_middleware``).  ``PORT`` 0 picks a free port.
 
 Default app: resource ``/api`` with GET and POST (CORS-enabled) and ``/plain``
 (GET, not CORS-enabled).  Scaling scenarios:
@@ -24,6 +26,11 @@ Default app: resource ``/api`` with GET and POST (CORS-enabled) and ``/plain``
 ``--big-headers`` raises aiohttp's header limits to 1 MiB so that hostile
 preflights reach the CORS layer.
 
+``--allow-all`` configures the CORS defaults (``ours`` and ``cors081`` only)
+with ``allow_headers="*"`` and ``allow_methods="*"``, so that a preflight with
+any requested headers and method is processed as far as the package goes
+instead of being refused early (``bench/hostile.py``).
+
 ``--with-app-middleware`` gives the app one ordinary, no-op application
 middleware (:func:`app_middleware`), as real applications almost always have
 (error pages, sessions, auth).  aiohttp charges a fixed cost per request for an
@@ -35,12 +42,19 @@ headers too.
 
 When the server listens it prints one JSON line to stdout:
 ``{"ready": true, "port": ..., "pid": ..., ...}``.  It stops on SIGTERM/SIGINT.
+On SIGUSR1 it runs a full ``gc.collect()`` and prints ``{"gc": N}`` (N objects
+collected), so that a memory benchmark can tell collectable garbage (reference
+cycles, e.g. of exceptions and their tracebacks) from memory that stays; on
+SIGUSR2 it calls glibc's ``malloc_trim(0)`` and prints ``{"trim": R}`` (R = 1
+if memory went back to the system, -1 without glibc), which tells memory that
+is still in use from free heap memory the allocator merely keeps.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import importlib
 import json
@@ -55,6 +69,8 @@ from typing import Any
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Where ``ours`` is imported from: ``src/`` or the snapshot of it that run.py took.
+OURS_SRC = Path(os.environ.get("BENCH_OURS_SRC") or ROOT / "src").resolve()
 VARIANTS = ("bare", "ours", "cors081", "middlewares")
 
 ALLOWED_ORIGIN = "https://allowed.example"
@@ -95,12 +111,12 @@ def origin_list(origins: int, globs: int) -> list[str]:
 def import_cors_package(variant: str) -> Any:
     """Import ``aiohttp_cors`` and check that it is the one *variant* means."""
     if variant == "ours":
-        sys.path.insert(0, str(ROOT / "src"))
+        sys.path.insert(0, str(OURS_SRC))
     import aiohttp_cors
 
     location = Path(aiohttp_cors.__file__).resolve()
-    if variant == "ours" and not location.is_relative_to(ROOT / "src"):
-        raise RuntimeError(f"'ours' imported aiohttp_cors from {location}, not from src/")
+    if variant == "ours" and not location.is_relative_to(OURS_SRC):
+        raise RuntimeError(f"'ours' imported aiohttp_cors from {location}, not from {OURS_SRC}")
     if variant == "cors081" and aiohttp_cors.__version__ != "0.8.1":
         raise RuntimeError(f"'cors081' found aiohttp_cors {aiohttp_cors.__version__} at {location}")
     return aiohttp_cors
@@ -123,10 +139,13 @@ def build_app(
     routes: int = 0,
     globs: int = 0,
     with_app_middleware: bool = False,
+    allow_all: bool = False,
 ) -> web.Application:
     """Build the application of *variant* for the given scenario."""
     if globs and variant != "ours":
         raise Unsupported(f"{variant} has no origin patterns")
+    if allow_all and variant not in ("ours", "cors081"):
+        raise Unsupported(f"--allow-all is not implemented for {variant}")
     keys = origin_list(origins, globs)
     own_middlewares = [app_middleware] if with_app_middleware else []
 
@@ -151,11 +170,14 @@ def build_app(
 
     if variant in ("ours", "cors081"):
         aiohttp_cors = import_cors_package(variant)
+        allowed: dict[str, Any] = {"allow_headers": ALLOW_HEADERS}
+        if allow_all:
+            allowed = {"allow_headers": "*", "allow_methods": "*"}
         options = aiohttp_cors.ResourceOptions(
             allow_credentials=True,
             expose_headers=EXPOSE_HEADERS,
-            allow_headers=ALLOW_HEADERS,
             max_age=MAX_AGE,
+            **allowed,
         )
         try:
             cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(keys, options))
@@ -184,6 +206,20 @@ def package_version(variant: str) -> str:
     return "-"
 
 
+def collect_garbage() -> None:
+    """SIGUSR1: a full collection, then report how many objects it freed."""
+    print(json.dumps({"gc": gc.collect()}), flush=True)
+
+
+def trim_malloc() -> None:
+    """SIGUSR2: return free heap memory to the system (glibc), then report."""
+    try:
+        result = int(ctypes.CDLL(None).malloc_trim(0))
+    except (OSError, AttributeError):  # not glibc
+        result = -1
+    print(json.dumps({"trim": result}), flush=True)
+
+
 async def serve(app: web.Application, variant: str, port: int, big_headers: bool) -> None:
     """Serve *app* on 127.0.0.1:*port* until SIGTERM or SIGINT."""
     limits: dict[str, Any] = {}
@@ -202,7 +238,11 @@ async def serve(app: web.Application, variant: str, port: int, big_headers: bool
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, collect_garbage)
+    loop.add_signal_handler(signal.SIGUSR2, trim_malloc)
     import aiohttp
+    import multidict
+    import yarl
 
     info = {
         "ready": True,
@@ -210,7 +250,10 @@ async def serve(app: web.Application, variant: str, port: int, big_headers: bool
         "pid": os.getpid(),
         "variant": variant,
         "aiohttp": aiohttp.__version__,
+        "yarl": yarl.__version__,
+        "multidict": multidict.__version__,
         "package": package_version(variant),
+        "source": str(OURS_SRC) if variant == "ours" else "-",
         "python": sys.version.split()[0],
     }
     print(json.dumps(info), flush=True)
@@ -235,6 +278,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="add one no-op application middleware (a realistic app)",
     )
+    parser.add_argument(
+        "--allow-all",
+        action="store_true",
+        help='allow_headers="*" and allow_methods="*" (ours and cors081)',
+    )
     return parser.parse_args(argv)
 
 
@@ -248,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             routes=args.routes,
             globs=args.globs,
             with_app_middleware=args.with_app_middleware,
+            allow_all=args.allow_all,
         )
     except Unsupported as exc:
         print(json.dumps({"unsupported": str(exc)}), flush=True)
