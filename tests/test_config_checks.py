@@ -294,8 +294,8 @@ def test_star_inside_a_list_warns_to_write_star_alone(field: str) -> None:
     options = ResourceOptions(**{field: ["X-A", "*"]})
     texts = setup_warnings({ORIGIN: options})
     assert texts == [
-        f"options for {ORIGIN!r}: '*' inside {field} is a literal name, not a wildcard; "
-        f"write {field}='*' to allow all"
+        f"options for {ORIGIN!r}: '*' inside {field} is a literal name, not a wildcard. "
+        f"Hint: write {field}='*' to allow all."
     ]
     assert f"{field}='*'" in str(strict_error({ORIGIN: options}))
 
@@ -544,7 +544,7 @@ async def test_a_normalised_key_answers_the_origin_browsers_send(aiohttp_client:
         ("https://example.com:", "bad port", "use a number from 0 to 65535"),
         ("example.com", "no scheme", "'https://example.com'"),
         ("//example.com", "no scheme", "'https://example.com'"),
-        ("^https://a\\.example$", "no scheme", "re.compile("),
+        ("^https://a\\.example$", "looks like a regular expression", "re.compile(r'^https:"),
         ("https://", "no host", "e.g."),
         (" https://example.com", "white space", "remove"),
         ("https://example.com\n", "white space", "remove"),
@@ -636,8 +636,8 @@ def test_a_path_key_hint_says_what_an_origin_is() -> None:
     assert problems == [
         (
             CorsConfigurationWarning,
-            "origin 'https://example.com/api' contains a path; an origin is only "
-            "scheme://host[:port]; this key can never match a request",
+            "origin 'https://example.com/api' contains a path; this key can never match a "
+            "request. Hint: remove it: an origin is only scheme://host[:port].",
         )
     ]
 

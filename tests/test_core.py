@@ -959,7 +959,7 @@ def test_star_inside_an_expose_list_is_a_literal_name_and_a_warning() -> None:
         (
             CorsConfigurationWarning,
             f"options for {ORIGIN!r}: '*' inside expose_headers is a literal name, not a "
-            "wildcard; write expose_headers='*' to allow all",
+            "wildcard. Hint: write expose_headers='*' to allow all.",
         )
     ]
     headers = CIMultiDict([("X-Data", "1")])

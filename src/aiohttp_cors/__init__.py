@@ -14,6 +14,7 @@ from __future__ import annotations
 from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
 from ._policy import RefusalReason
 from ._predicates import OriginPredicate
+from ._types import CorsMapping, OriginKey, OriginOptions
 from .cors_config import APP_CONFIG_KEY, CorsConfig, setup
 from .mixin import CorsViewMixin, custom_cors
 from .resource_options import ResourceOptions
@@ -25,8 +26,11 @@ __all__ = [
     "CorsConfig",
     "CorsConfigurationError",
     "CorsConfigurationWarning",
+    "CorsMapping",
     "CorsSecurityWarning",
     "CorsViewMixin",
+    "OriginKey",
+    "OriginOptions",
     "OriginPredicate",
     "RefusalReason",
     "ResourceOptions",

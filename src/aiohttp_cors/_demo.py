@@ -25,6 +25,7 @@ actual outcome equals its expected outcome.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import secrets
@@ -50,6 +51,7 @@ __all__ = [
     "DemoServers",
     "build_api_app",
     "build_page_app",
+    "describe_configs",
     "render_page",
     "start_demo",
 ]
@@ -367,16 +369,19 @@ async def _record_cors_headers(request: web.Request, response: web.StreamRespons
     }
     if "Cookie" in request.headers:
         request_headers["Cookie"] = "(sent)"
-    request.app[DEBUG_LOG_KEY].record(
-        request_id[:100],
-        {
-            "method": request.method,
-            "path": request.path,
-            "status": response.status,
-            "request": request_headers,
-            "response": {k: v for k, v in response.headers.items() if _is_cors_response_header(k)},
-        },
-    )
+    entry: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status,
+        "request": request_headers,
+        "response": {k: v for k, v in response.headers.items() if _is_cors_response_header(k)},
+    }
+    refused_preflight = request.method == "OPTIONS" and response.status == 403
+    if refused_preflight and isinstance(response, web.Response):
+        # The browser hides a refused preflight's body from the page; the server's
+        # reason is what a developer needs to fix the configuration.
+        entry["reason"] = (response.text or "")[:300]
+    request.app[DEBUG_LOG_KEY].record(request_id[:100], entry)
 
 
 def _text(text: str) -> _Handler:
@@ -484,10 +489,25 @@ async def _bearer(request: web.Request) -> web.StreamResponse:
     return web.Response(text=f"Authorization received: {authorization}")
 
 
+def _api_root(page_origin: str) -> _Handler:
+    """``/`` of the API: say what this origin is and where the page is (not a bare 404)."""
+    text = (
+        "This is the API of the aiohttp-cors demo. Its routes are called cross-origin by the "
+        f"demo page: open {page_origin}/ in your browser.\n"
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        """The pointer to the page."""
+        return web.Response(text=text)
+
+    return handler
+
+
 def build_api_app(page_origin: str) -> web.Application:
     """The API application, allowing ``page_origin`` in the ways the matrix expects."""
     app = web.Application()
     app[DEBUG_LOG_KEY] = DebugLog()
+    app.router.add_get("/", _api_root(page_origin))  # not CORS-enabled: for people, not pages
     page = page_origin
     # The demo runs on plain http: silence the (correct) warning that http
     # origins with credentials can be impersonated on a hostile network.
@@ -549,6 +569,36 @@ def build_api_app(page_origin: str) -> web.Application:
     return app
 
 
+def _options_source(options: ResourceOptions) -> str:
+    """``ResourceOptions(...)`` as Python source, with the fields that differ from the defaults."""
+    defaults = ResourceOptions()._arguments()
+    arguments = options._arguments().items()
+    changed = [f"{name}={value!r}" for name, value in arguments if value != defaults[name]]
+    return f"ResourceOptions({', '.join(changed)})"
+
+
+def describe_configs(api_app: web.Application) -> dict[str, str]:
+    """The configuration answering each route of the API, as the Python that sets it.
+
+    Keyed by ``"METHOD /path"``; read from the running configuration, so the page
+    shows what the API really uses.
+    """
+    from .cors_config import APP_CONFIG_KEY
+
+    routing = api_app[APP_CONFIG_KEY]._router_adapter.routing
+    described: dict[str, str] = {}
+    for resource, entry in routing.entries.items():
+        path = resource.canonical
+        for route in resource:
+            config = entry.method_config.get(route.method, entry.default_config)
+            items = ", ".join(
+                f"{key!r}: {_options_source(options)}" for key, options in config.items()
+            )
+            what = "route" if route.method in entry.method_config else "resource"
+            described[f"{route.method} {path}"] = f"cors.add({what}, {{{items}}})"
+    return described
+
+
 def _page_template() -> str:
     """The demo page's HTML template, shipped as package data."""
     return (
@@ -558,9 +608,25 @@ def _page_template() -> str:
     )
 
 
-def render_page(api_origin: str, cases: tuple[DemoCase, ...] = DEMO_CASES) -> str:
-    """The demo page's HTML with its configuration embedded as JSON."""
-    config = {"api": api_origin, "cases": [case.to_json() for case in cases]}
+def render_page(
+    api_origin: str,
+    cases: tuple[DemoCase, ...] = DEMO_CASES,
+    *,
+    page_origin: str | None = None,
+    configs: dict[str, str] | None = None,
+) -> str:
+    """The demo page's HTML with its configuration embedded as JSON.
+
+    ``page_origin`` is the origin the API allows: the page warns when it is
+    opened on another one (every request would fail). ``configs`` is
+    :func:`describe_configs`'s answer, shown under each row.
+    """
+    config = {
+        "api": api_origin,
+        "page": page_origin,
+        "configs": configs or {},
+        "cases": [case.to_json() for case in cases],
+    }
     # Safe inside <script type="application/json">: no "<", ">" or "&" left.
     payload = (
         json.dumps(config, ensure_ascii=True)
@@ -571,9 +637,11 @@ def render_page(api_origin: str, cases: tuple[DemoCase, ...] = DEMO_CASES) -> st
     return _page_template().replace("__DEMO_CONFIG__", payload)
 
 
-def build_page_app(api_origin: str) -> web.Application:
+def build_page_app(
+    api_origin: str, *, page_origin: str | None = None, configs: dict[str, str] | None = None
+) -> web.Application:
     """The page application: one HTML document that runs the matrix against ``api_origin``."""
-    html = render_page(api_origin)
+    html = render_page(api_origin, page_origin=page_origin, configs=configs)
 
     async def index(request: web.Request) -> web.StreamResponse:
         """The page."""
@@ -606,6 +674,19 @@ def _listen(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (port 0: a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family)
+
+
+def _listen_or_explain(host: str, port: int, server: str, option: str) -> socket.socket:
+    """:func:`_listen`, with the command-line option to use when the port is taken."""
+    try:
+        return _listen(host, port)
+    except OSError as exc:
+        hint = f"choose another port with {option} (0 picks a free one)"
+        if exc.errno == errno.EADDRINUSE:
+            message = f"port {port} on {host} is already in use: the {server} server cannot start"
+        else:
+            message = f"the {server} server cannot listen on {host}:{port}: {exc.strerror or exc}"
+        raise OSError(exc.errno, f"{message}. Hint: {hint}.") from exc
 
 
 @dataclass
@@ -642,9 +723,9 @@ async def start_demo(
     differ even on one machine (``localhost`` vs ``127.0.0.1``).  Raises
     :class:`OSError` if a port cannot be bound.
     """
-    api_sock = _listen(host, api_port)
+    api_sock = _listen_or_explain(host, api_port, "API", "--api-port")
     try:
-        page_sock = _listen(host, page_port)
+        page_sock = _listen_or_explain(host, page_port, "page", "--page-port")
     except OSError:
         api_sock.close()
         raise
@@ -652,10 +733,11 @@ async def start_demo(
         page_origin=_origin(page_host, page_sock.getsockname()[1]),
         api_origin=_origin(host, api_sock.getsockname()[1]),
     )
-    apps: list[tuple[web.Application, socket.socket]] = [
-        (build_api_app(servers.page_origin), api_sock),
-        (build_page_app(servers.api_origin), page_sock),
-    ]
+    api_app = build_api_app(servers.page_origin)
+    page_app = build_page_app(
+        servers.api_origin, page_origin=servers.page_origin, configs=describe_configs(api_app)
+    )
+    apps: list[tuple[web.Application, socket.socket]] = [(api_app, api_sock), (page_app, page_sock)]
     _quiet_demo_errors()
     try:
         for (app, sock), name in zip(apps, ("api", "page")):

@@ -10,7 +10,35 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CorsConfigurationError", "CorsConfigurationWarning", "CorsSecurityWarning"]
+__all__ = [
+    "CorsConfigurationError",
+    "CorsConfigurationWarning",
+    "CorsSecurityWarning",
+    "HintedValueError",
+    "with_hint",
+]
+
+
+def with_hint(problem: str, hint: str) -> str:
+    """The one shape of every configuration message: what is wrong, then how to fix it.
+
+    A single style lets users (and log searches) find the fix in the same
+    place in every message.
+    """
+    return f"{problem}. Hint: {hint}."
+
+
+class HintedValueError(ValueError):
+    """A refused origin key, with its problem and its fix kept apart.
+
+    The caller adds what the refusal means for the configuration (the key can
+    never match) between the two, keeping :func:`with_hint`'s shape.
+    """
+
+    def __init__(self, problem: str, hint: str | None = None) -> None:
+        self.problem = problem
+        self.hint = hint
+        super().__init__(problem if hint is None else with_hint(problem, hint))
 
 
 class CorsSecurityWarning(UserWarning):
@@ -50,3 +78,9 @@ class CorsConfigurationError(ValueError):
             message = f"{len(self.problems)} problems in the CORS configuration:\n{lines}"
         super().__init__(message)
 
+
+
+# Tracebacks and reprs show where users import these from, not the private module.
+for _public in (CorsSecurityWarning, CorsConfigurationWarning, CorsConfigurationError):
+    _public.__module__ = "aiohttp_cors"
+del _public

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, NoReturn, TypeVar
 
+from ._errors import HintedValueError
 from ._syntax import is_dns_host, is_port, serialize_ipv6
 
 __all__ = ["GlobIndex", "GlobTooBroad", "OriginGlob", "is_glob", "parse_glob"]
@@ -165,13 +166,13 @@ def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
     return scheme, host, port
 
 
-class GlobTooBroad(ValueError):
+class GlobTooBroad(HintedValueError):
     """A glob that would let every site of a top-level domain in: always an error."""
 
 
 def _refuse(key: str, problem: str, hint: str) -> NoReturn:
     """Raise the ValueError used for every refused pattern."""
-    raise ValueError(f"invalid origin glob {key!r}: {problem}. Hint: {hint}.")
+    raise HintedValueError(f"invalid origin glob {key!r}: {problem}", hint)
 
 
 def parse_glob(key: str) -> OriginGlob:
@@ -356,8 +357,8 @@ def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
         # detected; shipping a public-suffix list is out of scope.
         raise GlobTooBroad(
             f"invalid origin glob {key!r}: '*.{host}' would match every site under the "
-            f"top-level domain {host!r}. Hint: list the site's own domain instead, e.g. "
-            f"'{_scheme_of(key)}://*.example.{host}'."
+            f"top-level domain {host!r}",
+            f"list the site's own domain instead, e.g. '{_scheme_of(key)}://*.example.{host}'",
         )
     # '*.' needs room for at least one more label and its dot.
     limit = _MAX_HOST_LENGTH - 2 if subdomains else _MAX_HOST_LENGTH

@@ -26,7 +26,12 @@ from typing import Any, Callable, Union
 
 from multidict import istr
 
-from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
+from ._errors import (
+    CorsConfigurationError,
+    CorsConfigurationWarning,
+    CorsSecurityWarning,
+    with_hint,
+)
 from ._patterns import GlobIndex, GlobTooBroad, OriginGlob, is_glob, parse_glob
 from ._syntax import is_token, normalize_configured_origin, parse_request_origin
 from .resource_options import ResourceOptions
@@ -358,8 +363,13 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 problems.append(
                     (
                         CorsConfigurationWarning,
-                        f"{where}: allow_headers lists 'Cookie', which pages can never set; "
-                        "to let browsers send cookies, use allow_credentials=True",
+                        with_hint(
+                            f"{where}: allow_headers lists 'Cookie', which pages can never set "
+                            "(browsers send cookies themselves on credentialed requests)",
+                            "remove it; to let pages read responses to requests made with "
+                            "cookies, use allow_credentials=True (and credentials: 'include' "
+                            "in fetch())",
+                        ),
                     )
                 )
             elif name in _FORBIDDEN_REQUEST_HEADERS or name.startswith(
@@ -368,8 +378,11 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 problems.append(
                     (
                         CorsConfigurationWarning,
-                        f"{where}: allow_headers lists {name!r}, a header browsers set "
-                        "themselves (Fetch forbidden request-header); it has no effect, remove it",
+                        with_hint(
+                            f"{where}: allow_headers lists {name!r}, a header browsers set "
+                            "themselves (Fetch forbidden request-header), so it has no effect",
+                            "remove it",
+                        ),
                     )
                 )
     for field in ("allow_headers", "expose_headers", "allow_methods"):
@@ -378,8 +391,10 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
             problems.append(
                 (
                     CorsConfigurationWarning,
-                    f"{where}: '*' inside {field} is a literal name, not a wildcard; "
-                    f"write {field}='*' to allow all",
+                    with_hint(
+                        f"{where}: '*' inside {field} is a literal name, not a wildcard",
+                        f"write {field}='*' to allow all",
+                    ),
                 )
             )
     if options.expose_headers != "*":
@@ -388,8 +403,11 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 problems.append(
                     (
                         CorsConfigurationWarning,
-                        f"{where}: expose_headers lists {name!r}, which scripts can never read "
-                        "(Fetch forbidden response-header name); remove it",
+                        with_hint(
+                            f"{where}: expose_headers lists {name!r}, which scripts can never "
+                            "read (Fetch forbidden response-header name)",
+                            "remove it",
+                        ),
                     )
                 )
     if isinstance(options.allow_methods, frozenset):
@@ -398,16 +416,22 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 problems.append(
                     (
                         CorsConfigurationWarning,
-                        f"{where}: allow_methods lists {method!r}, a method browsers never "
-                        "send from pages (Fetch forbidden method); remove it",
+                        with_hint(
+                            f"{where}: allow_methods lists {method!r}, a method browsers never "
+                            "send from pages (Fetch forbidden method)",
+                            "remove it",
+                        ),
                     )
                 )
             elif method != "*" and not is_token(method):
                 problems.append(
                     (
                         CorsConfigurationWarning,
-                        f"{where}: allow_methods lists {method!r}, which is not a valid method "
-                        "name (RFC 9110 token); it can never match, remove it",
+                        with_hint(
+                            f"{where}: allow_methods lists {method!r}, which is not a valid "
+                            "method name (RFC 9110 token) and can never match",
+                            "remove it",
+                        ),
                     )
                 )
     for field in ("allow_headers", "expose_headers"):
@@ -416,8 +440,11 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
             problems.extend(
                 (
                     CorsConfigurationWarning,
-                    f"{where}: {field} lists {name!r}, which is not a valid header name "
-                    "(RFC 9110 token); it can never match, remove it",
+                    with_hint(
+                        f"{where}: {field} lists {name!r}, which is not a valid header name "
+                        "(RFC 9110 token) and can never match",
+                        "remove it",
+                    ),
                 )
                 for name in sorted(value)
                 if name != "*" and not is_token(name)
@@ -432,8 +459,11 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         return [
             (
                 CorsSecurityWarning,
-                "origin '*' with allow_credentials=True lets every web site read credentialed "
-                "responses (the request's origin is echoed); list the trusted origins instead",
+                with_hint(
+                    "origin '*' with allow_credentials=True lets every web site read "
+                    "credentialed responses (the request's origin is echoed)",
+                    "list the trusted origins instead",
+                ),
             )
         ]
     if isinstance(key, OriginGlob):
@@ -448,8 +478,11 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         return [
             (
                 CorsSecurityWarning,
-                f"origin {source!r} uses http:// with allow_credentials=True; a network "
-                "attacker can impersonate a plain-http origin, prefer https://",
+                with_hint(
+                    f"origin {source!r} uses http:// with allow_credentials=True; a network "
+                    "attacker can impersonate a plain-http origin",
+                    "prefer https://",
+                ),
             )
         ]
     return []
@@ -466,6 +499,19 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
     if isinstance(key, str):
         if key in ("*", "null"):
             return key
+        if _looks_like_regex(key):
+            # No origin or glob contains these; 0.8.1 kept such a key, never matching.
+            problems.append(
+                (
+                    CorsConfigurationWarning,
+                    with_hint(
+                        f"origin key {key!r} looks like a regular expression, but a string key "
+                        "is an exact origin or a glob; this key can never match a request",
+                        f"to match origins with a regular expression, pass {_compile_call(key)}",
+                    ),
+                )
+            )
+            return key
         if is_glob(key):
             try:
                 return parse_glob(key)
@@ -475,25 +521,12 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
             except ValueError as exc:
                 # 0.8.1 read "*" in a key literally (such a key never matched), so
                 # it is kept, never matching, with the glob problem as a warning.
-                message = f"{exc} This key can never match a request"
-                if _looks_like_regex(key):
-                    message += "; to match origins with a regular expression, pass re.compile(...)"
-                problems.append((CorsConfigurationWarning, message + "."))
+                problems.append((CorsConfigurationWarning, _never_matches(exc)))
                 return key
         try:
             return normalize_configured_origin(key)
         except ValueError as exc:
-            message = str(exc)
-            if _looks_like_regex(key):
-                message += "; to match origins with a regular expression, pass re.compile(...)"
-            elif ";" not in message:
-                message += (
-                    "; write it as browsers send it, scheme://host[:port], "
-                    "e.g. 'https://app.example.com'"
-                )
-            problems.append(
-                (CorsConfigurationWarning, f"{message}; this key can never match a request")
-            )
+            problems.append((CorsConfigurationWarning, _never_matches(exc)))
             return key
     if isinstance(key, re.Pattern):
         if not isinstance(key.pattern, str):
@@ -508,6 +541,22 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
 
 def _looks_like_regex(key: str) -> bool:
     return "\\" in key or key.startswith("^") or key.endswith("$") or ".*" in key
+
+
+def _compile_call(key: str) -> str:
+    """``re.compile(...)`` of a key as the user would write it (a raw string if possible)."""
+    if "'" not in key and not key.endswith("\\"):
+        return f"re.compile(r'{key}')"
+    return f"re.compile({key!r})"
+
+
+def _never_matches(exc: ValueError) -> str:
+    """The warning for an origin key kept as written, which no browser ever sends."""
+    problem = getattr(exc, "problem", str(exc))
+    hint = getattr(exc, "hint", None) or (
+        "write it as browsers send it, scheme://host[:port], e.g. 'https://app.example.com'"
+    )
+    return with_hint(f"{problem}; this key can never match a request", hint)
 
 
 def _options(key: Any, value: Any, errors: list[str]) -> ResourceOptions | None:
@@ -581,8 +630,10 @@ def normalize_config(
                 problems.append(
                     (
                         CorsConfigurationWarning,
-                        f"origin keys {first!r} and {key!r} are the same origin; "
-                        f"keep one (the one spelled as browsers send it is used)",
+                        with_hint(
+                            f"origin keys {first!r} and {key!r} are the same origin",
+                            "keep one (the one spelled as browsers send it is used)",
+                        ),
                     )
                 )
                 if key != normalized:

@@ -34,7 +34,7 @@ from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
 from multidict import CIMultiDict, istr
 
 from ._cache import BoundedCache
-from ._errors import CorsConfigurationWarning
+from ._errors import CorsConfigurationWarning, with_hint
 from ._policy import (
     ACAC,
     ACAH,
@@ -82,6 +82,14 @@ _MAX_KEY_CHARS = 1024
 #: line can hold with aiohttp's default limits (0.8.1 read the first line only).
 MAX_REQUESTED_HEADERS_LENGTH = 8190
 _SHOWN_NAMES_LENGTH = 100
+#: Why an actual request got no CORS headers, for the DEBUG refusal line.
+_ACTUAL_REFUSALS = {
+    RefusalReason.ORIGIN_MALFORMED: (
+        "the Origin is not one serialized origin (scheme://host[:port], lower-case, one line)"
+    ),
+    RefusalReason.ORIGIN_NOT_ALLOWED: "no configured origin key matches this origin",
+    RefusalReason.PREDICATE_FAILED: "the origin predicate raised or timed out (logged above)",
+}
 
 
 class _Marker:
@@ -267,7 +275,11 @@ class CorsRouting:
         elif isinstance(entity, (web.Resource, web.StaticResource)):
             resource = entity
             if resource in self.entries:
-                raise ValueError(f"CORS is already configured for {resource!r} resource.")
+                raise ValueError(
+                    f"CORS is already configured for {resource!r} resource. Hint: pass each "
+                    "resource to cors.add() once; to give one route its own options, pass "
+                    "the route: cors.add(route, config)."
+                )
             self._check_views(resource)
         else:
             raise ValueError(f"Resource or ResourceRoute expected, got {entity!r}")
@@ -279,8 +291,8 @@ class CorsRouting:
         ):
             raise ValueError(
                 f"Can't setup CORS for {entity!r} route: CORS already configured on "
-                f"resource {resource!r} for {entity.method} method; pass each route "
-                "to cors.add() once"
+                f"resource {resource!r} for {entity.method} method. Hint: pass each route "
+                "to cors.add() once."
             )
         layers, problems = normalize_config(config, strict=self.strict)
         parsed = parse_options(config)
@@ -306,9 +318,11 @@ class CorsRouting:
                     [
                         (
                             CorsConfigurationWarning,
-                            f"{resource!r} was added after start-up and has an OPTIONS or '*' "
-                            "route of its own, which now sees its preflights; add it to CORS "
-                            "before the application starts",
+                            with_hint(
+                                f"{resource!r} was added after start-up and has an OPTIONS or "
+                                "'*' route of its own, which now sees its preflights",
+                                "add it to CORS before the application starts",
+                            ),
                         )
                     ]
                 )
@@ -325,7 +339,7 @@ class CorsRouting:
             elif route.method == hdrs.METH_ANY:
                 raise ValueError(
                     f"web view should be derived from aiohttp_cors.CorsViewMixin for working "
-                    f"with the library: add CorsViewMixin to the bases of {view.__name__}"
+                    f"with the library. Hint: add CorsViewMixin to the bases of {view.__name__}."
                 )
 
     def add_preflight_route(self, resource: AbstractResource) -> None:
@@ -396,6 +410,16 @@ class CorsRouting:
         self.report(problems)
         self._views[view] = found
         return found
+
+    def view_layers_by_source(
+        self, view: type, method: str
+    ) -> tuple[tuple[Layer, ...], tuple[Layer, ...]] | None:
+        """A mixin view's ``@custom_cors`` layers for ``method`` and its ``cors_config``
+        layers, apart (``None`` without the method): ``python -m aiohttp_cors routes``
+        shows which of them each origin key comes from."""
+        config = self._view_config(view)
+        own = config.method_layers.get(method)
+        return None if own is None else (own, config.class_layers)
 
     def _overrides(self, view: type, name: str) -> bool:
         """Whether ``view`` replaces the mixin's method ``name``."""
@@ -746,19 +770,54 @@ class CorsRouting:
             return None
 
     def _refused(self, request: web.Request, refusal: Refusal, *, vary: bool) -> PreflightForbidden:
-        self.count_refusal(refusal.code, request)
+        self.count_refusal(refusal.code, request, refusal)
         return PreflightForbidden(_REFUSAL_PREFIX + refusal.message, vary=vary)
 
-    def count_refusal(self, code: RefusalReason, request: web.BaseRequest) -> None:
-        """Count a refusal and log it at DEBUG: its code, method and path.
+    def count_refusal(
+        self, code: RefusalReason, request: web.BaseRequest, refusal: Refusal | None = None
+    ) -> None:
+        """Count a refusal and log it at DEBUG: its code, method, path, origin and why.
 
-        ``%r`` of a bounded value keeps request bytes from forging log lines.
+        The line is built only when DEBUG is enabled, so refusals cost a
+        counter increment otherwise. ``%r`` of a bounded value keeps request
+        bytes from forging log lines.
         """
         self.refusals[code] += 1
         if logger.isEnabledFor(logging.DEBUG):
+            origins = header_lines(request.headers, hdrs.ORIGIN)
+            origin = origins[0][:200] if len(origins) == 1 else [o[:200] for o in origins[:3]]
             logger.debug(
-                "CORS refused (%s): %r %r", code.value, request.method[:32], request.path[:200]
+                "CORS refused (%s): %r %r from origin %r: %s",
+                code.value,
+                request.method[:32],
+                request.path[:200],
+                origin,
+                self._refusal_detail(code, request, refusal),
             )
+
+    def _refusal_detail(
+        self, code: RefusalReason, request: web.BaseRequest, refusal: Refusal | None
+    ) -> str:
+        """Why a request was refused, in words a developer reading the log can act on."""
+        if refusal is None:  # an actual request: its response simply gets no CORS headers
+            return _ACTUAL_REFUSALS.get(code, code.value)
+        detail = refusal.message
+        if code is RefusalReason.METHOD_NOT_ALLOWED and isinstance(request, web.Request):
+            # A sibling route of an enabled resource that was never passed to add():
+            # the most common reason a PUT or DELETE preflight fails.
+            method = request.headers.get(hdrs.ACCESS_CONTROL_REQUEST_METHOD, "")
+            resource = request.match_info.route.resource
+            entry = self.entries.get(resource) if resource is not None else None
+            if (
+                entry is not None
+                and method not in entry.method_layers
+                and any(route.method == method for route in resource or ())
+            ):
+                detail += (
+                    f"; the resource has a {method[:32]} route that was not passed to "
+                    "cors.add(): pass that route too, or list the method in allow_methods"
+                )
+        return detail
 
     def stats(self) -> dict[str, Any]:
         """Counters since start: refusals per reason, predicate calls and their memo,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ._errors import HintedValueError
+
 __all__ = [
     "MAX_ORIGIN_LENGTH",
     "is_dns_host",
@@ -161,14 +163,14 @@ def normalize_configured_origin(value: str) -> str:
     if value == "null":
         return value
     if value != value.strip() or any(c.isspace() or ord(c) < 0x20 for c in value):
-        raise ValueError(
-            f"origin {value!r} contains white space or control characters; remove them"
+        raise HintedValueError(
+            f"origin {value!r} contains white space or control characters", "remove them"
         )
     scheme, sep, rest = value.partition("://")
     if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
-        raise ValueError(
-            f"origin {value!r} has no scheme; write it as a browser sends it, "
-            "e.g. 'https://example.com'"
+        raise HintedValueError(
+            f"origin {value!r} has no scheme",
+            "write it as a browser sends it, e.g. 'https://example.com'",
         )
     scheme = scheme.lower()
     if rest.endswith("/") and rest.count("/") == 1:
@@ -178,19 +180,22 @@ def normalize_configured_origin(value: str) -> str:
             hint = (
                 "remove the trailing '/'"
                 if rest.endswith("/") and rest.count("/") == 1
-                else "an origin is only scheme://host[:port]"
+                else "remove it: an origin is only scheme://host[:port]"
             )
-            raise ValueError(f"origin {value!r} contains {what}; {hint}")
+            raise HintedValueError(f"origin {value!r} contains {what}", hint)
     if "*" in rest:
-        raise ValueError(
-            f"origin {value!r} contains '*' that is not a supported pattern; use '*' alone "
-            "for every origin or a glob such as 'https://*.example.com' or 'http://localhost:*'"
+        raise HintedValueError(
+            f"origin {value!r} contains '*' that is not a supported pattern",
+            "use '*' alone for every origin or a glob such as 'https://*.example.com' or "
+            "'http://localhost:*'",
         )
     if rest.startswith("["):
         host, bracket, after = rest.partition("]")
         address = _canonical_ipv6(host[1:]) if bracket else None
         if address is None:
-            raise ValueError(f"origin {value!r} has a malformed IPv6 address")
+            raise HintedValueError(
+                f"origin {value!r} has a malformed IPv6 address", "write e.g. 'http://[::1]:8080'"
+            )
         host = f"[{address}]"
         port_part = after
     else:
@@ -205,12 +210,14 @@ def normalize_configured_origin(value: str) -> str:
             or not port.isascii()
             or not 0 <= int(port) <= 65535
         ):
-            raise ValueError(f"origin {value!r} has a bad port; use a number from 0 to 65535")
+            raise HintedValueError(
+                f"origin {value!r} has a bad port", "use a number from 0 to 65535"
+            )
         port = str(int(port))
         port_part = "" if DEFAULT_PORTS.get(scheme) == port else ":" + port
     canonical = f"{scheme}://{host}{port_part}"
     if parse_request_origin(canonical) is None:
-        raise ValueError(f"origin {value!r} is not a valid origin")
+        raise HintedValueError(f"origin {value!r} is not a valid origin")
     return canonical
 
 
@@ -221,7 +228,7 @@ _IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
 
 def _to_ascii_host(origin: str, host: str) -> str:
     if not host:
-        raise ValueError(f"origin {origin!r} has no host")
+        raise HintedValueError(f"origin {origin!r} has no host", "write e.g. 'https://example.com'")
     last = host.rpartition(".")[2].lower()
     if last.isdigit() or last.startswith("0x"):
         # Browsers parse such hosts as IPv4 and send the dotted-quad form.
@@ -230,15 +237,16 @@ def _to_ascii_host(origin: str, host: str) -> str:
         except ValueError:
             canonical = ""
         if canonical != host:
-            raise ValueError(
-                f"origin {origin!r} has a host browsers read as an IPv4 address; write it "
-                "as four decimal numbers, e.g. 'http://127.0.0.1:8080'"
+            raise HintedValueError(
+                f"origin {origin!r} has a host browsers read as an IPv4 address",
+                "write it as four decimal numbers, e.g. 'http://127.0.0.1:8080'",
             )
         return host
     if _IDNA_DEVIATIONS.intersection(host):
-        raise ValueError(
+        raise HintedValueError(
             f"origin {origin!r} contains a character (ß, ς or a zero-width joiner) that "
-            "browsers encode differently from Python; write the host in punycode (xn--...)"
+            "browsers encode differently from Python",
+            "write the host in punycode (xn--...)",
         )
     # A trailing dot is kept: "https://a.example." is an origin of its own.
     body, dot = (host[:-1], ".") if host.endswith(".") else (host, "")
@@ -246,4 +254,6 @@ def _to_ascii_host(origin: str, host: str) -> str:
         ascii_host = body.encode("idna").decode("ascii") if not body.isascii() else body
         return ascii_host.lower() + dot
     except UnicodeError as exc:
-        raise ValueError(f"origin {origin!r} has a host that is not a valid domain name") from exc
+        raise HintedValueError(
+            f"origin {origin!r} has a host that is not a valid domain name"
+        ) from exc

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._errors import CorsConfigurationError, CorsConfigurationWarning
+from ._errors import CorsConfigurationError, CorsConfigurationWarning, with_hint
 from ._layer import CorsLayer
 from ._predicates import DEFAULT_TIMEOUT
+from ._routing import CorsRouting
+from ._types import CorsMapping
 from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter, warn_webview
 
 __all__ = ["APP_CONFIG_KEY", "CorsConfig", "setup"]
@@ -33,7 +34,7 @@ class CorsConfig:
         self,
         app: web.Application,
         *,
-        defaults: Mapping[Any, Any] | None = None,
+        defaults: CorsMapping | None = None,
         router_adapter: ResourcesUrlDispatcherRouterAdapter | None = None,
         strict: bool = False,
         all_routes: bool = False,
@@ -66,7 +67,7 @@ class CorsConfig:
     def add(
         self,
         routing_entity: _Entity,
-        config: Mapping[Any, Any] | None = None,
+        config: CorsMapping | None = None,
         webview: bool = False,
     ) -> _Entity:
         """Enable CORS on a resource or route, with ``config`` over the defaults.
@@ -82,6 +83,11 @@ class CorsConfig:
             routing_entity, {} if config is None else config
         )
         return routing_entity
+
+    @property
+    def _routing(self) -> CorsRouting:
+        """The compiled registry (read by ``python -m aiohttp_cors routes`` and ``explain``)."""
+        return self._router_adapter.routing
 
     def stats(self) -> dict[str, Any]:
         """Counters since start, for monitoring.
@@ -102,7 +108,7 @@ APP_CONFIG_KEY: web.AppKey[CorsConfig] = web.AppKey("aiohttp_cors", CorsConfig)
 def setup(
     app: web.Application,
     *,
-    defaults: Mapping[Any, Any] | None = None,
+    defaults: CorsMapping | None = None,
     strict: bool = False,
     all_routes: bool = False,
     predicate_timeout: float = DEFAULT_TIMEOUT,
@@ -121,8 +127,11 @@ def setup(
                 ["aiohttp_cors.setup() was already called for this application (strict mode)"]
             )
         warnings.warn(
-            "aiohttp_cors.setup() was already called for this application; both "
-            "configurations now apply (call setup() once and add() every route to it)",
+            with_hint(
+                "aiohttp_cors.setup() was already called for this application; both "
+                "configurations now apply",
+                "call setup() once and add() every route to it",
+            ),
             CorsConfigurationWarning,
             stacklevel=2,
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from aiohttp import web
 
+from ._types import CorsMapping
 from .preflight_handler import _PreflightHandler
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ __all__ = ["CorsViewMixin", "custom_cors"]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def custom_cors(config: Mapping[Any, Any]) -> Callable[[_F], _F]:
+def custom_cors(config: CorsMapping) -> Callable[[_F], _F]:
     """Give one view method its own CORS config (stored as ``<name>_cors_config``).
 
     The config is checked when the application starts.
@@ -60,7 +61,7 @@ class CorsViewMixin(_PreflightHandler):
     ``cors.add(app.router.add_view("/path", MyView))``.
     """
 
-    cors_config: ClassVar[Mapping[Any, Any] | None] = None
+    cors_config: ClassVar[CorsMapping | None] = None
 
     @classmethod
     def get_request_config(cls, request: web.Request, request_method: str) -> Mapping[Any, Any]:

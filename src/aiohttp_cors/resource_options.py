@@ -38,7 +38,7 @@ def _names(field: str, value: Any, upper: bool) -> Star | frozenset[str]:
     if isinstance(value, str) and value == "*":
         return "*"
     if isinstance(value, str) or not isinstance(value, Sequence):
-        hint = f"; write {field}=({value!r},) for one name" if isinstance(value, str) else ""
+        hint = f". Hint: write {field}=({value!r},) for one name." if isinstance(value, str) else ""
         raise ValueError(
             f"{field!r} must be either '*', or sequence of strings, got {value!r}{hint}"
         )
