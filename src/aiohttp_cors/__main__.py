@@ -1,4 +1,7 @@
-"""Command line of aiohttp_cors: ``python -m aiohttp_cors demo``.
+"""Command line of aiohttp_cors: ``python -m aiohttp_cors demo|routes|explain``.
+
+``routes`` and ``explain`` read an application's CORS configuration and run
+it in-process (see :mod:`aiohttp_cors._cli`).
 
 The ``demo`` command starts two aiohttp servers in one process, an API using
 aiohttp_cors and a page on another origin whose script runs a matrix of
@@ -16,6 +19,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ._cli import add_explain_parser, add_routes_parser, run_explain, run_routes
 from ._demo import DEMO_CASES, start_demo
 
 __all__ = ["build_parser", "main"]
@@ -57,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--quiet", action="store_true", help="do not log every request the servers answer"
     )
+    add_routes_parser(commands)
+    add_explain_parser(commands)
     return parser
 
 
@@ -109,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         except KeyboardInterrupt:  # pragma: no cover - only where signal handlers are unsupported
             return 0
+    if args.command == "routes":
+        return run_routes(args)
+    if args.command == "explain":
+        return run_explain(args)
     raise AssertionError(f"unknown command {args.command!r}")  # pragma: no cover
 
 
