@@ -17,14 +17,19 @@ section 1) for:
   ``on_response_prepare`` receiver, no middleware: the floor of a preflight answered
   by a route, which is how this package answers preflights in an app without
   middleware (it then removes its own middleware at start-up);
+- ``answer-route+noop-hook`` and ``answer-route+vary+noop-hook``: as
+  ``options-route+noop-hook``, but the route answers with exactly the headers of
+  aiohttp-cors 0.8.1's answer to that preflight (five ``Access-Control-*`` headers),
+  then the same plus this package's ``Vary``: the floor of any package that sends
+  those bytes from a route;
 - ``app-middleware+passthrough+hook``: one no-op application middleware (as in
   ``run.py``'s section 1b), before it a pass-through middleware that returns the
   handler's awaitable without a coroutine of its own, and one do-nothing receiver:
   the floor of this package's mechanisms in an app that has middleware.
 
 These are the costs this package cannot remove while it answers preflights before
-application middleware (browsers never send credentials on a preflight, Fetch §4.8) and
-registers no routes of its own (fix 2 in docs/migration.md).
+application middleware (browsers never send credentials on a preflight, Fetch §4.8)
+and sends 0.8.1's bytes.
 
 Each app runs in a fresh server process started under ``valgrind --tool=callgrind
 --instr-atstart=no``; instrumentation is switched on once it listens.  Without
@@ -63,6 +68,14 @@ VARIANTS: dict[str, str] = {
     "options-route+noop-hook": (
         "+ an `OPTIONS /api` route and a do-nothing receiver, no middleware: the floor of a "
         "route-answered preflight (how `ours` answers them in an app without middleware)"
+    ),
+    "answer-route+noop-hook": (
+        "+ an `OPTIONS /api` route that answers with 0.8.1's five preflight headers, and a "
+        "do-nothing receiver: the floor of sending 0.8.1's preflight answer from a route"
+    ),
+    "answer-route+vary+noop-hook": (
+        "+ the same with `Vary: Origin, Access-Control-Request-Method, "
+        "Access-Control-Request-Headers` (what `ours` sends)"
     ),
     "app-middleware+passthrough+hook": (
         "+ a no-op application middleware (section 1b), a pass-through middleware before it "
@@ -123,6 +136,26 @@ def make_app():
     app = web.Application(middlewares=middlewares)
     app.router.add_get("/api", handler)
     app.router.add_post("/api", handler)
+    if variant.startswith("answer-route"):
+        # The exact answer to run.py's preflight (Origin https://allowed.example, POST,
+        # x-token) under the benchmark's configuration.
+        answer = {
+            "Access-Control-Allow-Origin": "https://allowed.example",
+            "Access-Control-Allow-Credentials": "true",
+            "Access-Control-Max-Age": "600",
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": "X-TOKEN",
+        }
+        if "vary" in variant:
+            answer["Vary"] = (
+                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+            )
+
+        async def answer_preflight(request):
+            return web.Response(headers=answer)
+
+        app.router.add_route("OPTIONS", "/api", answer_preflight)
+        app.on_response_prepare.append(lambda request, response: DONE)
     if variant in ("options-route", "options-route+noop-hook"):
         async def options(request):
             return web.Response(headers={"Access-Control-Allow-Origin": "x"})

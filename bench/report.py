@@ -81,6 +81,9 @@ TABLE_TARGETS = {"base": BARE_APP_TARGETS, "realistic": REALISTIC_APP_TARGETS}
 HOOK_FLOOR = ("noop-prepare-hook", "bare")
 REALISTIC_FLOOR = ("app-middleware+passthrough+hook", "noop-middleware")
 PREFLIGHT_FLOOR = "options-route+noop-hook"
+#: The same floor answering with 0.8.1's exact preflight headers, then with ours (+ Vary).
+ANSWER_FLOOR = "answer-route+noop-hook"
+ANSWER_VARY_FLOOR = "answer-route+vary+noop-hook"
 
 
 def table_outcomes(results: Results, table: str) -> dict[str, Outcome]:
@@ -683,6 +686,16 @@ def _floor_notes(results: Results) -> list[str]:
         if old is not None:
             text += f"; 0.8.1 {_fmt(old)} {unit}, {_signed(old - route)} above it"
         notes.append(text + ".")
+    answer = floors.get(ANSWER_FLOOR, "OPTIONS /api")
+    answer_vary = floors.get(ANSWER_VARY_FLOOR, "OPTIONS /api")
+    if answer is not None and answer_vary is not None and ours is not None and old is not None:
+        notes.append(
+            f"- Preflight, bare app, the same bytes: a route that only returns 0.8.1's answer "
+            f"(five fixed headers) costs {_fmt(answer)} {unit}, with this package's `Vary` "
+            f"{_fmt(answer_vary)} {unit}; the target, 0.8 x 0.8.1's total, is "
+            f"{_fmt(0.8 * old)} {unit}, which leaves {_signed(0.8 * old - answer_vary)} {unit} "
+            f"for finding the answer; `ours` spends {_signed(ours - answer_vary)} {unit}."
+        )
     realistic_ours = per_request(results, "ours", "preflight", "realistic")
     middleware = floors.get("middleware-answers-options", "OPTIONS /api")
     if realistic_ours is not None and middleware is not None:

@@ -107,10 +107,9 @@ NOT_ENABLED = _Marker("NOT_ENABLED")
 #: A CORS-enabled resource's response that gets no CORS headers, only ``Vary: Origin``.
 VARY_ONLY = _Marker("VARY_ONLY")
 ActualDecision = Union[OriginPolicy, _Marker]
-#: The matched route and every line of Origin and the three Access-Control-Request-* headers.
-PreflightKey = tuple[
-    AbstractRoute, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]
-]
+#: The matched route, then every line of Origin and of the three Access-Control-Request-*
+#: headers, with ``None`` after each header's lines but the last.
+PreflightKey = tuple[Any, ...]
 
 
 class PreflightResponse(web.Response):
@@ -190,24 +189,32 @@ def header_lines(headers: Any, name: str) -> list[str]:
 
 def _preflight_key(headers: Any, route: AbstractRoute) -> PreflightKey:
     """What a remembered preflight answer is found by: the route and every line of the
-    request's CORS headers. Only keys of single, short lines are ever stored."""
+    request's CORS headers, ``None`` between the headers (no header value is ``None``).
+
+    One flat tuple: hashing it costs a third of a tuple of tuples (callgrind).
+    """
     getall = headers.getall
     return (
         route,
-        tuple(getall(hdrs.ORIGIN, ())),
-        tuple(getall(hdrs.ACCESS_CONTROL_REQUEST_METHOD, ())),
-        tuple(getall(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, ())),
-        tuple(getall(_ACRPN, ())),
+        *getall(hdrs.ORIGIN, ()),
+        None,
+        *getall(hdrs.ACCESS_CONTROL_REQUEST_METHOD, ()),
+        None,
+        *getall(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, ()),
+        None,
+        *getall(_ACRPN, ()),
     )
 
 
 def _storable_size(key: PreflightKey) -> int | None:
-    """The characters a key pins, or ``None`` when it must not be stored: a header
-    with several lines, or more than a short preflight's worth of text."""
-    _, origins, methods, requested, private = key
-    if len(origins) != 1 or len(methods) != 1 or len(requested) > 1 or len(private) > 1:
+    """The characters a key pins, or ``None`` when it must not be stored: not exactly
+    one Origin and one Access-Control-Request-Method line, several lines of another
+    header, or more than a short preflight's worth of text."""
+    values = key[1:]
+    ends = [index for index, value in enumerate(values) if value is None]
+    if ends[:2] != [1, 3] or ends[2] > 5 or len(values) - ends[2] > 2:
         return None
-    size = sum(len(value) for values in key[1:] for value in values)
+    size = sum(len(value) for value in values if value is not None)
     return size if size <= _MAX_KEY_CHARS else None
 
 
@@ -530,7 +537,9 @@ class CorsRouting:
         response = remembered if remembered is not None else await self.preflight(request, key)
         if response is None:  # cannot happen for our own routes; keep aiohttp's answer
             raise web.HTTPMethodNotAllowed(request.method, [])
-        if isinstance(response, PreflightForbidden) and not (
+        # Class identity: responses are MutableMappings, whose ABC isinstance() costs
+        # about 3,000 instructions (callgrind).
+        if response.__class__ is PreflightForbidden and not (
             hdrs.ORIGIN in request.headers and hdrs.ACCESS_CONTROL_REQUEST_METHOD in request.headers
         ):
             raise web.HTTPForbidden(text=response.text, headers={hdrs.VARY: "Origin"})
