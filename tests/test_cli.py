@@ -25,6 +25,7 @@ from aiohttp_cors._demo import DEMO_CASES
 
 TESTS_DIR = Path(__file__).resolve().parent
 SHOP = "cli_apps.shop:make_app"
+TRIAL = "cli_apps.trial:make_app"
 ORIGIN = "https://app.example"
 
 
@@ -270,7 +271,9 @@ def test_explain_origin_not_allowed(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == RefusalReason.ORIGIN_NOT_ALLOWED.value
     assert "no origin key for GET /hello matches 'https://evil.example'" in decided
     assert "'https://app.example'" in decided  # the keys that were tried
-    assert fix.startswith("add 'https://evil.example'")
+    assert fix.startswith("add the key 'https://evil.example' to the config given to cors.add()")
+    assert "{'https://evil.example': ResourceOptions()}" in fix
+    assert "glob" not in fix  # '*.example' would cover a top-level domain
 
 
 def test_explain_origin_not_allowed_for_null_explains_the_wildcard(
@@ -392,6 +395,195 @@ def test_every_refusal_reason_code_has_an_explain_test() -> None:
     assert {reason.value for reason in RefusalReason} <= tested
 
 
+# -- explain: the origin behind a method refusal, and origin fixes ------------------------
+
+
+def test_explain_origin_not_allowed_behind_a_method_refusal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The server checks the method first; when no layer gives the origin any options,
+    fixing the method would only lead to a refusal for the origin: explain names that."""
+    argv = ["explain", TRIAL, "PUT", "/path", "--origin", "http://localhost:5173"]
+    status, out, _ = run(capsys, *argv)
+    assert status == 1
+    assert "  server refusal code: method_not_allowed" in out  # the exchange, as sent
+    verdict = out[out.index("Verdict:") :]
+    assert verdict.startswith("Verdict: REFUSED (origin_not_allowed)\n")
+    assert (
+        "  server refusal: method_not_allowed: CORS preflight request failed: request method "
+        "'PUT' is not allowed for 'http://localhost:5173' origin" in verdict
+    )
+    status, document = explain_json(capsys, *argv[1:])
+    assert (document["reason"], document["server_reason"]) == (
+        RefusalReason.ORIGIN_NOT_ALLOWED.value,
+        RefusalReason.METHOD_NOT_ALLOWED.value,
+    )
+    assert "no origin key for PUT /path matches 'http://localhost:5173'" in document["decided_by"]
+    assert document["fix"].startswith(
+        "add the key 'http://localhost:5173' to the defaults of setup() (every route), or to the "
+        "config you give cors.add() with a PUT route of /path, which has none yet"
+    )
+    # A PUT route that exists but was never passed to cors.add(): passing it with the
+    # origin's key fixes both.
+    _, document = explain_json(capsys, TRIAL, "PUT", "/later", "--origin", "http://localhost:5173")
+    assert (document["reason"], document["server_reason"]) == (
+        "origin_not_allowed",
+        "method_not_allowed",
+    )
+    assert "with the PUT route of /later (never passed to it yet" in document["fix"]
+    # The origin the defaults know: the method is the real cause.
+    _, document = explain_json(
+        capsys, TRIAL, "PUT", "/later", "--origin", "https://app.example.com"
+    )
+    assert (document["reason"], document["server_reason"]) == ("method_not_allowed", None)
+    assert document["fix"].startswith("pass the PUT route of /later to cors.add()")
+
+
+@pytest.mark.parametrize(
+    ("origin", "glob"),
+    [
+        ("https://pr-12.preview.example.net", "https://*.preview.example.net"),
+        ("https://shop.example.org:8443", "https://*.example.org:8443"),
+        ("http://localhost:5173", "http://localhost:*"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:*"),
+        ("https://example.org", None),  # '*.org' would be every .org site
+        ("https://me.github.io", None),  # github.io is a public suffix
+        ("https://shop.co.uk", None),  # so is co.uk
+        ("http://192.168.1.20:8080", None),
+        ("null", None),
+    ],
+)
+def test_explain_origin_not_allowed_suggests_a_glob_only_where_it_matches(
+    capsys: pytest.CaptureFixture[str], origin: str, glob: str | None
+) -> None:
+    code, _, fix = refused(capsys, "GET", "/hello", "--origin", origin)
+    assert code == RefusalReason.ORIGIN_NOT_ALLOWED.value
+    assert fix.startswith(f"add the key {origin!r} ")
+    assert "'https://*.example.com'" not in fix
+    if glob is None:
+        assert "glob" not in fix
+    else:
+        assert f"the glob {glob!r} matches it too" in fix
+        assert aiohttp_cors_glob_matches(glob, origin)
+
+
+def aiohttp_cors_glob_matches(glob: str, origin: str) -> bool:
+    """Whether the package, configured with ``glob``, lets ``origin`` in."""
+    from aiohttp_cors._patterns import parse_glob
+
+    return parse_glob(glob).matches(origin)
+
+
+def test_explain_origin_not_allowed_names_the_warning_of_a_key_meant_to_match(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    origin = "https://pr-12.preview.example.net"
+    status, out, _ = run(capsys, "explain", TRIAL, "GET", "/previews", "--origin", origin)
+    assert status == 1
+    _, document = explain_json(capsys, TRIAL, "GET", "/previews", "--origin", origin)
+    assert document["reason"] == RefusalReason.ORIGIN_NOT_ALLOWED.value
+    key = repr(r"https://.*\.preview\.example\.net")
+    assert document["fix"].startswith(
+        f"the key {key} in the config given to cors.add() for the GET route of /previews never "
+        "matches, as a CorsConfigurationWarning said at start-up (origin key "
+    )
+    assert "looks like a regular expression" in document["fix"]
+    assert "the glob 'https://*.preview.example.net' matches it too" in document["fix"]
+    assert f"  fix: {document['fix']}" in out
+
+
+def test_public_suffixes_without_the_systems_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp_cors import _cli
+
+    monkeypatch.setattr(_cli, "_PSL_PATH", "/nonexistent/public_suffix_list.dat")
+    _cli._public_suffix_rules.cache_clear()
+    try:
+        assert _cli._public_suffix_rules() is None
+        for suffix in ("com", "co.uk", "com.au", "github.io", "vercel.app"):
+            assert _cli.is_public_suffix(suffix), suffix
+        for site in ("example.com", "example.co.uk", "preview.example.net"):
+            assert not _cli.is_public_suffix(site), site
+        assert _cli.suggest_glob("https://me.github.io") is None
+        assert _cli.suggest_glob("https://a.b.example.com") == "https://*.b.example.com"
+    finally:
+        _cli._public_suffix_rules.cache_clear()
+
+
+# -- explain: request bodies, handler statuses, unrouted paths ------------------------------
+
+
+def test_explain_without_a_body_says_a_500_came_from_the_handler(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["explain", TRIAL, "POST", "/items", "--origin", "https://app.example.com"]
+    status, out, err = run(capsys, *argv)
+    assert status == 0  # the page can read the 500: CORS is right
+    assert "  < 500 Internal Server Error" in out
+    assert "server log (ERROR): Error handling request" in out
+    assert "(JSONDecodeError: " in out
+    assert (
+        "Verdict: ALLOWED: the page can read the response (status 500)\n  status: 500 came " in out
+    )
+    assert "the request was sent without a body" in out
+    assert "--data or --data-json" in out
+    assert err == ""  # aiohttp's traceback is in the report, not on stderr
+
+
+def test_explain_sends_a_json_body(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [TRIAL, "POST", "/items", "--origin", "https://app.example.com"]
+    status, document = explain_json(capsys, *argv, "--data-json", '{"name": "pen"}')
+    assert status == 0
+    # application/json is not safelisted: the browser asks first.
+    assert document["preflight"]["required"] is True
+    actual = document["exchanges"][-1]
+    assert ["Content-Type", "application/json"] in actual["request"]["headers"]
+    assert actual["request"]["body"] == '{"name": "pen"}'
+    assert actual["response"]["status"] == 201
+    assert document["status_note"] is None
+    status, out, _ = run(capsys, "explain", *argv, "--data-json", '{"name": "pen"}')
+    assert '  > (body) {"name": "pen"}\n  < 201 Created' in out
+
+
+def test_explain_sends_a_text_body_as_fetch_does(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [TRIAL, "POST", "/items", "--origin", "https://app.example.com", "--data", "pen"]
+    status, document = explain_json(capsys, *argv)
+    # fetch() labels a string body text/plain;charset=UTF-8: no preflight.
+    assert document["preflight"]["required"] is False
+    [actual] = document["exchanges"]
+    assert ["Content-Type", "text/plain;charset=UTF-8"] in actual["request"]["headers"]
+    assert actual["request"]["body"] == "pen"
+    assert actual["response"]["status"] == 500  # the handler wants JSON
+    assert (status, document["verdict"]) == (0, "allowed")
+    assert document["status_note"].startswith("500 came from the application")
+    assert "without a body" not in document["status_note"]
+    # A Content-Type of the page's own wins.
+    _, document = explain_json(capsys, *argv, "--header", "Content-Type: application/json")
+    headers = document["exchanges"][-1]["request"]["headers"]
+    assert [h for h in headers if h[0].lower() == "content-type"] == [
+        ["Content-Type", "application/json"]
+    ]
+
+
+def test_explain_app_wide_explains_an_unrouted_path_as_its_404(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    target = "cli_apps.appwide:make_app"
+    status, out, err = run(capsys, "explain", target, "GET", "/nope", "--origin", ORIGIN)
+    assert status == 0, err
+    assert "Route:   GET /nope (no route: aiohttp answers 404" in out
+    assert f"  < 404 Not Found\n  < Access-Control-Allow-Origin: {ORIGIN}" in out
+    assert "Verdict: ALLOWED: the page can read the response (status 404)" in out
+    assert "whether the page can read the 404" in out
+    # A preflighted request to it, from an origin the defaults do not list.
+    status, document = explain_json(
+        capsys, target, "PUT", "/nope", "--origin", "https://evil.example", "--header", "X-Token: 1"
+    )
+    assert (status, document["reason"]) == (1, "origin_not_allowed")
+    assert document["fix"].startswith(
+        "add the key 'https://evil.example' to the defaults of setup()"
+    )
+
+
 # -- explain: what the browser checks beyond the server's refusals ---------------------------
 
 
@@ -451,6 +643,12 @@ def test_explain_ignores_headers_pages_cannot_set(capsys: pytest.CaptureFixture[
         (["explain", SHOP, "TRACE", "/hello", "--origin", ORIGIN], "browsers refuse to send"),
         (["explain", SHOP, "GET", "hello"], "must start with '/'"),
         (["explain", SHOP, "GET", "/hello", "--header", "X Y: 1"], "is not a header name"),
+        (["explain", TRIAL, "GET", "/items", "--data", "x"], "fetch() refuses a body for GET"),
+        (["explain", TRIAL, "POST", "/items", "--data-json", "{x"], "--data-json is not JSON"),
+        (
+            ["explain", TRIAL, "POST", "/items", "--data", "x", "--data-json", "1"],
+            "not allowed with argument",
+        ),
         (["explain", SHOP, "GET"], "the following arguments are required"),
     ],
 )
@@ -522,6 +720,34 @@ def test_python_dash_m_explain_in_a_subprocess() -> None:
     )
     assert usage.returncode == 2
     assert "no route of the application matches '/nowhere'" in usage.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "status"),
+    [
+        (["routes", SHOP], 0),
+        (["explain", SHOP, "GET", "/hello", "--origin", "https://evil.example"], 1),
+        (["demo", "--api-port", "0", "--page-port", "0", "--quiet"], 0),
+    ],
+)
+def test_a_closed_output_pipe_stops_quietly(argv: list[str], status: int) -> None:
+    """``python -m aiohttp_cors routes app:make_app | head -1``: the reader is gone."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # before the command writes: every write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "aiohttp_cors", *argv],
+            cwd=TESTS_DIR,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == status
 
 
 def test_console_examples_of_the_docs_run_as_shown() -> None:

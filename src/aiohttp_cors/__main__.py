@@ -19,7 +19,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ._cli import add_explain_parser, add_routes_parser, run_explain, run_routes
+from ._cli import add_explain_parser, add_routes_parser, discard_output, run_explain, run_routes
 from ._demo import DEMO_CASES, start_demo
 
 __all__ = ["build_parser", "main"]
@@ -114,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _serve_demo(args.host, args.api_port, args.page_port, args.page_host, args.quiet)
             )
         except KeyboardInterrupt:  # pragma: no cover - only where signal handlers are unsupported
+            return 0
+        except BrokenPipeError:
+            # Nobody reads the output any more (`| head`): the servers were shut down
+            # on the way out; stop as quietly as after Ctrl-C.
+            discard_output(sys.stdout)
             return 0
     if args.command == "routes":
         return run_routes(args)

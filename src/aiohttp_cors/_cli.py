@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import importlib
 import inspect
 import json
@@ -36,7 +37,7 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute, MatchedSubAppResource
 
 from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
-from ._patterns import OriginGlob
+from ._patterns import OriginGlob, parse_glob
 from ._policy import (
     _FORBIDDEN_METHODS,
     _FORBIDDEN_REQUEST_HEADERS,
@@ -52,7 +53,13 @@ from .cors_config import APP_CONFIG_KEY, CorsConfig
 from .mixin import CorsViewMixin
 from .resource_options import ResourceOptions
 
-__all__ = ["add_explain_parser", "add_routes_parser", "run_explain", "run_routes"]
+__all__ = [
+    "add_explain_parser",
+    "add_routes_parser",
+    "discard_output",
+    "run_explain",
+    "run_routes",
+]
 
 #: Exit statuses of ``explain`` (and of both commands' usage errors).
 EXIT_ALLOWED = 0
@@ -278,7 +285,7 @@ def _overrides_request_config(view: type) -> bool:
 
 def _coverage(
     chain: Sequence[tuple[web.Application, str]],
-    resource: AbstractResource,
+    resource: AbstractResource | None,
     route: AbstractRoute | None,
     method: str,
     path: str,
@@ -291,7 +298,7 @@ def _coverage(
         if cors is None:
             continue
         routing = cors._routing
-        entry = routing.entries.get(resource)
+        entry = routing.entries.get(resource) if resource is not None else None
         if entry is None and not routing.all_routes:
             continue
         label = _config_label(app, apps, prefix)
@@ -767,6 +774,117 @@ def preflight_check(
     return None
 
 
+# -- suggesting origin keys -----------------------------------------------------------------
+
+#: The Public Suffix List as Linux distributions ship it (Debian's and Fedora's
+#: ``publicsuffix`` package); without it, _FALLBACK_SUFFIXES below is used.
+_PSL_PATH = "/usr/share/publicsuffix/public_suffix_list.dat"
+#: Suffixes under which anyone can register a name, for machines without the list:
+#: the common second-level ones of country domains and shared hosting domains.
+_FALLBACK_SECOND_LEVEL = frozenset(
+    ("ac", "co", "com", "edu", "gov", "ltd", "me", "mil", "ne", "net", "nom", "or", "org", "sch")
+)
+_FALLBACK_SUFFIXES = frozenset(
+    {
+        "appspot.com",
+        "azurewebsites.net",
+        "blogspot.com",
+        "cloudfront.net",
+        "firebaseapp.com",
+        "fly.dev",
+        "github.io",
+        "gitlab.io",
+        "herokuapp.com",
+        "netlify.app",
+        "ngrok-free.app",
+        "ngrok.io",
+        "onrender.com",
+        "pages.dev",
+        "vercel.app",
+        "web.app",
+        "workers.dev",
+    }
+)
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+@functools.lru_cache(maxsize=1)
+def _public_suffix_rules() -> frozenset[str] | None:
+    """The Public Suffix List's rules (``*.x`` and ``!x`` as written), punycode, or None."""
+    try:
+        with open(_PSL_PATH, encoding="utf-8") as text:
+            lines = text.read().splitlines()
+    except OSError:
+        return None
+    rules = set()
+    for line in lines:
+        rule = line.strip().split(" ", 1)[0].lower()
+        if not rule or rule.startswith("//"):
+            continue
+        if not rule.isascii():
+            try:
+                rule = ".".join(
+                    label
+                    if label in ("*", "!") or label.isascii()
+                    else label.encode("idna").decode()
+                    for label in rule.split(".")
+                )
+            except UnicodeError:
+                continue
+        rules.add(rule)
+    return frozenset(rules)
+
+
+def is_public_suffix(name: str) -> bool:
+    """Whether anyone can register a site directly under ``name`` (``com``, ``co.uk``,
+    ``github.io``): a glob ``*.name`` would then let in sites of other owners.
+
+    The Public Suffix List (https://publicsuffix.org) decides where the system
+    has it; otherwise a short built-in list of the commonest such suffixes.
+    """
+    labels = name.split(".")
+    if len(labels) < 2:
+        return True  # a top-level domain, listed or not ("the implicit '*' rule")
+    rules = _public_suffix_rules()
+    if rules is None:
+        return name in _FALLBACK_SUFFIXES or (
+            len(labels) == 2 and len(labels[1]) == 2 and labels[0] in _FALLBACK_SECOND_LEVEL
+        )
+    if "!" + name in rules:
+        return False
+    return name in rules or "*." + ".".join(labels[1:]) in rules
+
+
+def suggest_glob(origin: str) -> str | None:
+    """A glob derived from ``origin``'s own host that matches it, or None.
+
+    Any port of a loopback host (a development server); else every host next
+    to this one: ``https://*.preview.example.net`` for
+    ``https://pr-12.preview.example.net``, never one under a public suffix.
+    """
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme not in ("http", "https") or parse_request_origin(origin) is None:
+        return None
+    host, _, port = (
+        rest.rpartition(":") if not rest.endswith("]") and ":" in rest else (rest, "", "")
+    )
+    if host in _LOOPBACK_HOSTS:
+        glob = f"{scheme}://{host}:*" if port else None
+    elif host.startswith("[") or host.replace(".", "").isdigit():
+        glob = None  # an IP address: no subdomains
+    else:
+        parent = host.partition(".")[2]
+        if not parent or is_public_suffix(parent):
+            return None
+        glob = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
+    if glob is None:
+        return None
+    try:
+        return glob if parse_glob(glob).matches(origin) else None
+    except ValueError:
+        return None
+
+
 # -- explain ------------------------------------------------------------------------------
 
 
@@ -778,6 +896,8 @@ class Exchange:
     method: str
     path: str
     request_headers: list[tuple[str, str]]
+    #: The request's body (``--data``/``--data-json``); a preflight never has one.
+    request_body: str | None = None
     status: int = 0
     reason: str = ""
     response_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -796,6 +916,7 @@ class Exchange:
                 "method": self.method,
                 "path": self.path,
                 "headers": [list(h) for h in self.request_headers],
+                "body": self.request_body,
             },
             "response": {
                 "status": self.status,
@@ -830,6 +951,12 @@ class Explanation:
     code: str | None = None
     decided_by: str | None = None
     fix: str | None = None
+    #: The refusal code the server counted and its 403 text, when ``code`` names
+    #: another, real cause (the server checks the method before the origin).
+    server_code: str | None = None
+    server_text: str | None = None
+    #: Where the final response's status came from, when it is not what one expects.
+    status_note: str | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -850,6 +977,8 @@ class Explanation:
             "exchanges": [e.to_json() for e in self.exchanges],
             "verdict": "allowed" if self.allowed else "refused",
             "reason": self.code,
+            "server_reason": self.server_code,
+            "status_note": self.status_note,
             "decided_by": self.decided_by,
             "fix": self.fix,
             "warnings": self.warnings,
@@ -866,6 +995,8 @@ class ExplainRequest:
     headers: list[tuple[str, str]]
     credentials: bool = False
     private_network: bool = False
+    #: The actual request's body, as the page passes it to ``fetch()``.
+    body: str | None = None
 
 
 class _LogRecorder(logging.Handler):
@@ -883,19 +1014,24 @@ class _LogRecorder(logging.Handler):
 
 @contextlib.contextmanager
 def _recording_log() -> Iterator[_LogRecorder]:
-    """The ``aiohttp_cors`` logger's lines (refusals are logged at DEBUG), kept off stderr."""
-    logger = logging.getLogger("aiohttp_cors")
+    """The ``aiohttp_cors`` logger's lines (refusals are logged at DEBUG) and aiohttp's
+    errors (a handler that raised), kept off stderr: the report shows them."""
     recorder = _LogRecorder()
-    level, propagate = logger.level, logger.propagate
-    logger.addHandler(recorder)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
+    saved = []
+    for name, level in (("aiohttp_cors", logging.DEBUG), ("aiohttp.server", None)):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.addHandler(recorder)
+        if level is not None:
+            logger.setLevel(level)
+        logger.propagate = False
     try:
         yield recorder
     finally:
-        logger.removeHandler(recorder)
-        logger.setLevel(level)
-        logger.propagate = propagate
+        for logger, level, propagate in saved:
+            logger.removeHandler(recorder)
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 def _refusal_counts(app: web.Application) -> dict[str, int]:
@@ -917,6 +1053,7 @@ async def _send(
             exchange.method,
             exchange.path,
             headers=exchange.request_headers,
+            data=None if exchange.request_body is None else exchange.request_body.encode(),
             allow_redirects=False,
         ) as response:
             text = await response.text(errors="replace")
@@ -938,22 +1075,28 @@ async def _send(
 
 async def _resolve(
     app: web.Application, method: str, path: str
-) -> tuple[AbstractResource, AbstractRoute | None, list[tuple[web.Application, str]]]:
-    """The resource (and the route for ``method``) that serve ``path``, with the app chain."""
+) -> tuple[AbstractResource | None, AbstractRoute | None, list[tuple[web.Application, str]]]:
+    """The resource (and the route for ``method``) that serve ``path``, with the app chain.
+
+    The resource is ``None`` for a path no route serves when an application on
+    the way runs ``setup(..., all_routes=True)``: its 404 gets CORS headers, so
+    a page may read it.
+    """
     bare = path.split("?", 1)[0]
     match = await app.router.resolve(make_mocked_request(method, bare, app=app))
     error = match.http_exception
+    resource: AbstractResource | None
+    route: AbstractRoute | None = None
     if error is not None:
         allowed = sorted(getattr(error, "allowed_methods", ()) or ())
-        if error.status != 405 or not allowed:
-            raise UsageError(f"no route of the application matches {bare!r} ({error.status})")
-        match = await app.router.resolve(make_mocked_request(allowed[0], bare, app=app))
-        route: AbstractRoute | None = None
+        if error.status == 405 and allowed:
+            match = await app.router.resolve(make_mocked_request(allowed[0], bare, app=app))
+            resource = match.route.resource
+        else:
+            resource = None
     else:
         route = match.route
-    resource = match.route.resource
-    if resource is None:
-        raise UsageError(f"no route of the application matches {bare!r}")
+        resource = route.resource
     if route is not None and route.method not in (method, hdrs.METH_ANY):
         route = None
     # The router adds the sub-applications it went through; aiohttp adds the root later.
@@ -962,13 +1105,20 @@ async def _resolve(
         if each is app:
             continue
         prefix = ""
-        if chain:
-            for parent_resource in chain[-1][0].router.resources():
-                info = parent_resource.get_info()
-                if info.get("app") is each:
-                    prefix = str(info.get("prefix", ""))
+        for parent_resource in chain[-1][0].router.resources():
+            info = parent_resource.get_info()
+            if info.get("app") is each:
+                prefix = str(info.get("prefix", ""))
         chain.append((each, prefix))
+    if resource is None and not any(_all_routes(each) for each, _ in chain):
+        status = error.status if error is not None else 404
+        raise UsageError(f"no route of the application matches {bare!r} ({status})")
     return resource, route, chain
+
+
+def _all_routes(app: web.Application) -> bool:
+    cors: CorsConfig | None = app.get(APP_CONFIG_KEY)
+    return cors is not None and cors._routing.all_routes
 
 
 async def explain(
@@ -987,14 +1137,18 @@ async def explain(
             sent.append((name, value))
     resource, route, chain = await _resolve(app, method, path)
     bare = path.split("?", 1)[0]
-    coverage = _coverage(chain, resource, route, method, resource.canonical)
+    canonical = resource.canonical if resource is not None else bare
+    coverage = _coverage(chain, resource, route, method, canonical)
     ours = coverage is not None and route in coverage.routing.preflight_routes
     route_label = (
-        f"{method} {resource.canonical} -> aiohttp_cors's preflight route"
+        f"{method} {canonical} -> aiohttp_cors's preflight route"
         if ours
-        else f"{method} {resource.canonical} -> {_handler_name(route.handler)}"
+        else f"{method} {canonical} -> {_handler_name(route.handler)}"
         if route is not None
-        else f"{method} {resource.canonical} (no route for {method}: aiohttp answers 405)"
+        else f"{method} {canonical} (no route for {method}: aiohttp answers 405)"
+        if resource is not None
+        else f"{method} {canonical} (no route: aiohttp answers 404, with CORS headers since "
+        "setup(..., all_routes=True))"
     )
     if origin is not None and parse_request_origin(origin) is None:
         notes.append(
@@ -1049,7 +1203,7 @@ async def explain(
         failure = preflight.failure
     if failure is None:
         request_headers = [] if origin is None else [("Origin", origin)]
-        actual = Exchange("actual", method, path, request_headers + sent)
+        actual = Exchange("actual", method, path, request_headers + sent, spec.body)
         await _send(client, app, actual)
         if origin is not None:
             actual.failure = cors_check(
@@ -1066,6 +1220,23 @@ async def explain(
             "explain the Location path too"
         )
     refused_by_server = bool(last.refusals) and (origin is None or failure is not None)
+    status_note = None
+    if last.kind == "actual" and resource is None and last.status == 404:
+        status_note = (
+            f"404 from aiohttp's router: no route serves {bare}; setup(..., all_routes=True) "
+            "gives that 404 CORS headers, so the verdict says whether the page can read the 404"
+        )
+    elif last.kind == "actual" and last.status >= 500:
+        status_note = (
+            f"{last.status} came from the application (its handler or a middleware), not from "
+            "aiohttp_cors: CORS decides whether the page may read a response, not whether the "
+            "request succeeded"
+        )
+        if spec.body is None and method not in ("GET", "HEAD"):
+            status_note += (
+                "; the request was sent without a body: if the handler reads one, give it with "
+                "--data or --data-json"
+            )
     result = Explanation(
         method=method,
         path=path,
@@ -1077,18 +1248,58 @@ async def explain(
         preflight_reasons=reasons,
         exchanges=exchanges,
         allowed=failure is None and not refused_by_server,
+        status_note=status_note,
         warnings=_warning_lines(loaded.warnings),
     )
     if not result.allowed:
         code = last.refusals[0] if last.refusals else (failure.code if failure else "refused")
         if coverage is None and not last.refusals:
             code = "cors_not_enabled"
-        result.code = code
         with _recording_log():  # predicates asked again here log what the server logged
+            if code == RefusalReason.METHOD_NOT_ALLOWED.value and coverage is not None:
+                real = await _origin_cause(coverage, resource, origin)
+                if real is not None:
+                    result.server_code, result.server_text = code, last.body
+                    code = real
+            result.code = code
             result.decided_by, result.fix = await _diagnose(
-                code, spec, coverage, bare, resource, route, unsafe, last
+                code, spec, coverage, canonical, resource, route, unsafe, last, loaded.warnings
             )
     return result
+
+
+async def _origin_cause(
+    coverage: Coverage, resource: AbstractResource | None, origin: str | None
+) -> str | None:
+    """The origin's refusal code when the origin, not the method, is why a preflight fails.
+
+    The package checks the preflight's method before its origin, as
+    aiohttp-cors 0.8.1 did, so a preflight from an origin that no layer gives
+    any options is refused for its method. Fixing the method would only lead
+    to a refusal for the origin: name that one.
+    """
+    if coverage.sources is None or origin is None:
+        return None
+    if parse_request_origin(origin) is None:
+        return RefusalReason.ORIGIN_MALFORMED.value
+    entry = coverage.routing.entries.get(resource) if resource is not None else None
+    every = list(coverage.sources)
+    if entry is not None and resource is not None:
+        every += [
+            Source(
+                "route",
+                f"the config given to cors.add() for the {each} route of {resource.canonical}",
+                layer,
+            )
+            for each, layers in entry.method_layers.items()
+            for layer in layers
+        ]
+    every += coverage.resource_sources
+    runner = PredicateRunner(timeout=coverage.routing.predicates.timeout)
+    found, failed = await deciding_key(every, origin, runner)
+    if found is None and failed is None:
+        return RefusalReason.ORIGIN_NOT_ALLOWED.value
+    return None
 
 
 async def _diagnose(
@@ -1096,34 +1307,34 @@ async def _diagnose(
     spec: ExplainRequest,
     coverage: Coverage | None,
     path: str,
-    resource: AbstractResource,
+    resource: AbstractResource | None,
     route: AbstractRoute | None,
     unsafe: Sequence[str],
     last: Exchange,
+    caught: Sequence[warnings.WarningMessage] = (),
 ) -> tuple[str, str]:
     """The layer and origin key behind a refusal, and a concrete fix."""
     method, origin = spec.method, spec.origin or ""
-    where = f"{method} {resource.canonical}"
+    where = f"{method} {path}"
     if code == "cors_not_enabled" or coverage is None:
         return (
-            f"no aiohttp_cors configuration serves {resource.canonical}: its responses get "
-            "no CORS headers",
+            f"no aiohttp_cors configuration serves {path}: its responses get no CORS headers",
             f"pass the route to cors.add() (e.g. cors.add(route, {{{origin!r}: "
             "ResourceOptions()})), or use setup(app, defaults=..., all_routes=True)",
         )
     label = coverage.config_label
     if route is None and code == "no_allow_origin":
         return (
-            f"no route of {resource.canonical} serves {method}: aiohttp's 405 response is not "
+            f"no route of {path} serves {method}: aiohttp's 405 response is not "
             f"CORS-enabled ({label})",
-            f"add a {method} route to {resource.canonical} and pass it to cors.add(), or use "
+            f"add a {method} route to {path} and pass it to cors.add(), or use "
             "setup(..., all_routes=True), which also gives 404 and 405 responses CORS headers",
         )
     runner = PredicateRunner(timeout=coverage.routing.predicates.timeout)
     if code == RefusalReason.ORIGIN_MISSING.value:
         return (
             "the request has no Origin header, and aiohttp_cors answers OPTIONS requests "
-            f"on {resource.canonical} (its preflight route, {label})",
+            f"on {path} (its preflight route, {label})",
             "browsers send Origin on every cross-origin request: pass --origin to explain a "
             "browser's request; if a non-browser client sends plain OPTIONS, give the resource "
             "an OPTIONS handler of your own (it gets the OPTIONS requests that are not preflights)",
@@ -1131,10 +1342,10 @@ async def _diagnose(
     if code == RefusalReason.METHOD_MISSING.value:
         return (
             "an OPTIONS request with Origin but no Access-Control-Request-Method is not a "
-            f"preflight; aiohttp_cors's preflight route on {resource.canonical} refuses it "
+            f"preflight; aiohttp_cors's preflight route on {path} refuses it "
             f"({label})",
             "a page's fetch(url, {method: 'OPTIONS'}) sends exactly this: add an OPTIONS handler "
-            f"of your own to {resource.canonical} and pass it to cors.add() (preflights are still "
+            f"of your own to {path} and pass it to cors.add() (preflights are still "
             "answered before it), or do not send OPTIONS from the page",
         )
     if code == RefusalReason.ORIGIN_MALFORMED.value:
@@ -1156,7 +1367,7 @@ async def _diagnose(
             f"{view} does not implement {method.lower()}() ({label})",
             f"add an 'async def {method.lower()}(self)' method to {view}",
         )
-    if code == RefusalReason.METHOD_NOT_ALLOWED.value:
+    if code == RefusalReason.METHOD_NOT_ALLOWED.value and resource is not None:
         return await _diagnose_method(spec, coverage, resource, runner)
     found, failed = await deciding_key(sources, origin, runner)
     if failed is not None or code == RefusalReason.PREDICATE_FAILED.value:
@@ -1172,12 +1383,21 @@ async def _diagnose(
     if found is None:
         keys = ", ".join(describe_key(k.key) for k in effective_keys(sources)) or "none"
         hint = " ('*' never matches the origin 'null'; list \"null\")" if origin == "null" else ""
-        return (
-            f"no origin key for {where} matches {origin!r} (keys: {keys}){hint}; {label}",
-            f"add {origin!r} (or a glob such as 'https://*.example.com') to the config given to "
-            f"cors.add() for {where}, e.g. {{{origin!r}: ResourceOptions()}}, or to the defaults "
-            "of setup() to allow it on every route",
-        )
+        decided = f"no origin key for {where} matches {origin!r} (keys: {keys}){hint}; {label}"
+        if last.refusals and last.refusals[0] != code:
+            decided = (
+                f"{decided}. The server reports {last.refusals[0]} because it checks the "
+                "method before the origin (as aiohttp-cors 0.8.1 did), but no layer gives this "
+                "origin any options, so every method is refused for it"
+            )
+        state = "added"
+        entry = coverage.routing.entries.get(resource) if resource is not None else None
+        if resource is not None and not any(r.method in (method, hdrs.METH_ANY) for r in resource):
+            state = "unserved"
+        elif entry is not None and coverage.view is None and method not in entry.method_layers:
+            state = "not added"
+        fix = _origin_fix(origin, where, coverage, effective_keys(sources), caught, state)
+        return decided, fix
     decided = f"the options for {describe_key(found.key)} in {found.source.where} ({label})"
     options = found.options
     if code == RefusalReason.HEADERS_NOT_ALLOWED.value or code == "header_not_in_allow_headers":
@@ -1211,13 +1431,67 @@ async def _diagnose(
     if code == RefusalReason.ORIGIN_NOT_ALLOWED.value:
         return (
             f"no origin key is configured for {where} ({label})",
-            f"add {{{origin!r}: ResourceOptions()}} to the config given to cors.add() for "
-            f"{where}, or to the defaults of setup()",
+            _origin_fix(origin, where, coverage, [], caught),
         )
     return (
         f"{decided}; the browser refused: {last.failure.message if last.failure else code}",
         "compare the response headers above with what Fetch requires (see the browser check)",
     )
+
+
+def _origin_fix(
+    origin: str,
+    where: str,
+    coverage: Coverage,
+    keys: Sequence[KeyOptions],
+    caught: Sequence[warnings.WarningMessage],
+    state: str = "added",
+) -> str:
+    """How to let ``origin`` in: its exact key, a glob only where one really matches it,
+    and first the configured keys that start-up warned can never match."""
+    method, _, path = where.partition(" ")
+    if coverage.app_wide:
+        place = "to the defaults of setup()"
+    elif state == "not added":
+        place = (
+            f"to the config you give cors.add() with the {method} route of {path} (never "
+            "passed to it yet; passing it also lets the method through), or to the defaults of "
+            "setup() (every route)"
+        )
+    elif state == "unserved":
+        place = (
+            f"to the defaults of setup() (every route), or to the config you give cors.add() "
+            f"with a {method} route of {path}, which has none yet (resource.add_route("
+            f"{method!r}, handler))"
+        )
+    else:
+        place = (
+            f"to the config given to cors.add() for {where}, or to the defaults of setup() "
+            "(every route)"
+        )
+    fix = f"add the key {origin!r} {place}, e.g. {{{origin!r}: ResourceOptions()}}"
+    glob = suggest_glob(origin)
+    if glob is not None:
+        if glob.startswith("*.", glob.index("://") + 3):
+            parent = glob.partition("*.")[2]
+            fix += f"; the glob {glob!r} matches it too, as every other host under {parent}"
+        else:
+            fix += f"; the glob {glob!r} matches it too, on any port"
+    suspects = []
+    for each in keys:
+        if not isinstance(each.key, str) or each.key == "*":
+            continue
+        for warning in caught:
+            message = str(warning.message)
+            if repr(each.key) in message and "never match" in message:
+                suspects.append(
+                    f"the key {describe_key(each.key)} in {each.source.where} never matches, "
+                    f"as a {warning.category.__name__} said at start-up ({message.rstrip('.')})"
+                )
+                break
+    if suspects:
+        fix = "; ".join(suspects) + f"; fix that key, or {fix}"
+    return fix
 
 
 async def _diagnose_method(
@@ -1246,6 +1520,8 @@ async def _diagnose_method(
             f"no route of {path} serves {method}: add one "
             f"(resource.add_route({method!r}, handler)) and pass it to cors.add()"
         )
+        if found is None:
+            fix += f" with a config for {origin!r}"
     else:
         fix = (
             f"pass the {method} route of {path} to cors.add() with a config for {origin!r} "
@@ -1301,6 +1577,11 @@ def format_explanation(result: Explanation) -> str:
         lines.append(f"{title}:")
         lines.append(f"  > {exchange.method} {exchange.path} HTTP/1.1")
         lines.extend(f"  > {name}: {value}" for name, value in exchange.request_headers)
+        if exchange.request_body is not None:
+            shown = exchange.request_body
+            if len(shown) > 300:
+                shown = shown[:300] + f"... ({len(exchange.request_body)} characters)"
+            lines.append(f"  > (body) {shown}")
         lines.append(f"  < {exchange.status} {exchange.reason}")
         lines.extend(f"  < {name}: {value}" for name, value in exchange.response_headers)
         if exchange.body is not None:
@@ -1331,8 +1612,13 @@ def format_explanation(result: Explanation) -> str:
         lines.append(f"Verdict: ALLOWED: the page can read the response (status {status})")
     else:
         lines.append(f"Verdict: REFUSED ({result.code})")
+        if result.server_code is not None:
+            text = f": {result.server_text}" if result.server_text else ""
+            lines.append(f"  server refusal: {result.server_code}{text}")
         lines.append(f"  decided by: {result.decided_by}")
         lines.append(f"  fix: {result.fix}")
+    if result.status_note is not None:
+        lines.append(f"  status: {result.status_note}")
     if result.warnings:
         lines.append("")
         lines.append(f"Configuration warnings ({len(result.warnings)}):")
@@ -1360,13 +1646,32 @@ async def _explain(args: argparse.Namespace) -> tuple[str, int]:
         raise UsageError(f"{args.method!r} is not a method name")
     if not args.path.startswith("/"):
         raise UsageError(f"path {args.path!r} must start with '/'")
+    headers = [parse_header(h) for h in args.header or ()]
+    body = args.data if args.data is not None else args.data_json
+    if body is not None:
+        if method in ("GET", "HEAD"):
+            raise UsageError(f"fetch() refuses a body for {method} (Fetch: new Request())")
+        if args.data_json is not None:
+            try:
+                json.loads(body)
+            except ValueError as exc:
+                raise UsageError(f"--data-json is not JSON: {exc}") from None
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            # What fetch() sends for a string body without a Content-Type of the page's
+            # (Fetch "extract a body"); --data-json stands for the usual JSON call.
+            headers.append(
+                ("Content-Type", "application/json")
+                if args.data_json is not None
+                else ("Content-Type", "text/plain;charset=UTF-8")
+            )
     spec = ExplainRequest(
         method=method,
         path=args.path,
         origin=args.origin,
-        headers=[parse_header(h) for h in args.header or ()],
+        headers=headers,
         credentials=args.credentials,
         private_network=args.private_network,
+        body=body,
     )
     async with _running(args.target) as (loaded, client):
         result = await explain(loaded, client, spec)
@@ -1433,7 +1738,48 @@ def add_explain_parser(commands: Any) -> None:
         help="the page is on a less private network than the server (Private Network Access "
         "preflight)",
     )
+    body = parser.add_mutually_exclusive_group()
+    body.add_argument(
+        "--data",
+        metavar="TEXT",
+        help="the actual request's body, as fetch(url, {body: TEXT}) sends it: with "
+        "'Content-Type: text/plain;charset=UTF-8' unless a --header sets Content-Type",
+    )
+    body.add_argument(
+        "--data-json",
+        metavar="JSON",
+        help="a JSON body, sent with 'Content-Type: application/json' (which needs a "
+        "preflight) unless a --header sets Content-Type",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def discard_output(stream: Any) -> None:
+    """After a BrokenPipeError (the reader, say ``head``, has gone): send the rest of
+    ``stream`` to the null device, so that Python's final flush does not raise again,
+    as the Python documentation's "Note on SIGPIPE" (signal module) recommends."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+
+
+def write_report(text: str, status: int) -> int:
+    """Print a command's report (stderr for a usage error) and return its exit status.
+
+    If the reader of the output goes away early (``| head``), the command
+    stops quietly with the status it already decided: for ``explain`` that
+    is the verdict, which does not depend on who read the report.
+    """
+    stream = sys.stderr if status == EXIT_USAGE else sys.stdout
+    try:
+        print(text, file=stream)
+        stream.flush()
+    except BrokenPipeError:
+        discard_output(stream)
+    return status
 
 
 def _run(coroutine: Any) -> tuple[str, int]:
@@ -1449,13 +1795,9 @@ def run_routes(args: argparse.Namespace) -> int:
     async def routes() -> tuple[str, int]:
         return await _routes(args.target, args.json), 0
 
-    text, status = _run(routes())
-    print(text, file=sys.stderr if status == EXIT_USAGE else sys.stdout)
-    return status
+    return write_report(*_run(routes()))
 
 
 def run_explain(args: argparse.Namespace) -> int:
     """``python -m aiohttp_cors explain``."""
-    text, status = _run(_explain(args))
-    print(text, file=sys.stderr if status == EXIT_USAGE else sys.stdout)
-    return status
+    return write_report(*_run(_explain(args)))
