@@ -12,6 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# About half a minute: left out of the fast loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"^\d[\d,]*(?: \([+-][\d,]+\))?$")
 

@@ -114,7 +114,7 @@ def max_age_for(compiled: OriginPolicy, origin: str) -> int | None:
         "https://" + "a" * 64 + ".example",
     ],
 )
-def test_parse_request_origin_accepts_canonical_origins(origin: str) -> None:
+def test_request_origins_in_canonical_form_are_accepted(origin: str) -> None:
     assert parse_request_origin(origin) == origin
 
 
@@ -172,18 +172,18 @@ def test_parse_request_origin_accepts_canonical_origins(origin: str) -> None:
         pytest.param("1https://a.example", id="scheme-starting-with-digit"),
     ],
 )
-def test_parse_request_origin_refuses_malformed_origins(origin: str) -> None:
+def test_malformed_request_origins_are_refused(origin: str) -> None:
     assert parse_request_origin(origin) is None
 
 
 @pytest.mark.parametrize(
     "origin", ["http://[:]", "http://[...]", "http://[1::2::3]", "http://[12345::1]"]
 )
-def test_parse_request_origin_refuses_malformed_ipv6_literals(origin: str) -> None:
+def test_request_origins_with_malformed_ipv6_literals_are_refused(origin: str) -> None:
     assert parse_request_origin(origin) is None
 
 
-def test_parse_request_origin_refuses_anything_longer_than_the_bound() -> None:
+def test_request_origins_longer_than_the_bound_are_refused() -> None:
     # Valid labels throughout: only the length bound refuses the longer one.
     host = ".".join(["a" * 60] * 5) + ".example"
     fits = "https://" + host
@@ -317,11 +317,13 @@ def test_refusal_reason_codes_are_stable_strings() -> None:
         ("Origins", "Origins, Origin"),
     ],
 )
-def test_merge_vary(existing: str | None, expected: str | None) -> None:
+def test_vary_gets_origin_added_once_and_vary_star_is_left_alone(
+    existing: str | None, expected: str | None
+) -> None:
     assert merge_vary(existing, "Origin") == expected
 
 
-def test_merge_vary_adds_only_the_missing_names_of_a_list() -> None:
+def test_vary_gets_only_the_missing_names_of_a_list() -> None:
     names = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
     assert merge_vary(None, names) == names
     assert merge_vary("origin, Accept", names) == (
@@ -335,7 +337,7 @@ def test_merge_vary_adds_only_the_missing_names_of_a_list() -> None:
 # --------------------------------------------------------------------------
 
 
-def test_exposable_header_names_drops_0_8_1s_simple_set_keeping_order() -> None:
+def test_expose_star_lists_the_response_headers_but_0_8_1s_simple_set_in_order() -> None:
     names = [
         "X-B",
         "Cache-Control",
@@ -354,18 +356,18 @@ def test_exposable_header_names_drops_0_8_1s_simple_set_keeping_order() -> None:
     assert exposable_header_names(names) == "X-B,Content-Length,Set-Cookie,X-A,ETag"
 
 
-def test_exposable_header_names_leaves_out_the_cors_headers_being_set() -> None:
+def test_expose_star_leaves_out_the_cors_headers_being_set() -> None:
     names = ["X-A", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "X-B"]
     names.append("Access-Control-Allow-Credentials")
     assert exposable_header_names(names) == "X-A,X-B"
 
 
-def test_exposable_header_names_of_only_simple_headers_is_empty() -> None:
+def test_expose_star_lists_nothing_when_only_simple_headers_are_sent() -> None:
     assert exposable_header_names(["Content-Type", "Cache-Control"]) == ""
     assert exposable_header_names([]) == ""
 
 
-def test_exposable_header_names_reads_a_multidict_with_repeated_names() -> None:
+def test_expose_star_lists_a_repeated_header_name_once() -> None:
     headers = CIMultiDict([("X-Trace", "1"), ("Link", "<a>"), ("Link", "<b>"), ("Date", "x")])
     assert exposable_header_names(headers) == "X-Trace,Link,Date"
 
@@ -394,13 +396,13 @@ def test_exposable_header_names_reads_a_multidict_with_repeated_names() -> None:
         ([], []),
     ],
 )
-def test_parse_requested_headers_joins_lines_drops_empties_uppercases_dedupes(
+def test_requested_header_lines_are_joined_empties_dropped_names_uppercased_and_deduplicated(
     lines: list[str], expected: list[str]
 ) -> None:
     assert parse_requested_headers(lines) == expected
 
 
-def test_parse_requested_headers_keeps_request_order() -> None:
+def test_requested_header_names_keep_the_request_order() -> None:
     assert parse_requested_headers(["x-c, X-A", "x-b"]) == ["X-C", "X-A", "X-B"]
 
 
@@ -425,7 +427,9 @@ def test_parse_requested_headers_keeps_request_order() -> None:
         (["X-É"], frozenset({"X-É"}), ["X-É"]),
     ],
 )
-def test_refused_header_names(names: list[str], allowed: Any, refused: list[str]) -> None:
+def test_requested_header_names_not_allowed_are_refused(
+    names: list[str], allowed: Any, refused: list[str]
+) -> None:
     assert refused_header_names(names, allowed) == refused
 
 
@@ -451,7 +455,7 @@ def test_more_requested_header_names_than_the_bound_are_all_refused() -> None:
         ("MÉTHODE", False),
     ],
 )
-def test_is_request_method(method: str, expected: bool) -> None:
+def test_only_a_single_token_is_a_request_method(method: str, expected: bool) -> None:
     assert is_request_method(method) is expected
 
 
@@ -478,7 +482,9 @@ def test_is_request_method(method: str, expected: bool) -> None:
         ("https://Example.com.", "https://example.com."),
     ],
 )
-def test_normalize_configured_origin(configured: str, canonical: str) -> None:
+def test_configured_origins_are_normalised_to_the_browser_serialisation(
+    configured: str, canonical: str
+) -> None:
     assert normalize_configured_origin(configured) == canonical
     assert parse_request_origin(canonical) == canonical
 
@@ -501,7 +507,7 @@ def test_normalize_configured_origin(configured: str, canonical: str) -> None:
         " https://example.com",
     ],
 )
-def test_normalize_configured_origin_refuses_with_value_error_naming_the_value(
+def test_a_configured_origin_that_is_no_origin_is_refused_naming_it(
     configured: str,
 ) -> None:
     with pytest.raises(ValueError) as excinfo:
@@ -516,7 +522,7 @@ def test_normalize_configured_origin_refuses_with_value_error_naming_the_value(
         ("https://ς.example", "https://xn--3xa.example"),
     ],
 )
-def test_normalize_configured_origin_handles_idna_deviation_characters_as_browsers(
+def test_configured_idna_deviation_characters_normalise_as_browsers_do(
     configured: str, browser_form: str
 ) -> None:
     try:
@@ -534,7 +540,7 @@ def test_normalize_configured_origin_handles_idna_deviation_characters_as_browse
         ("http://[:]", None),
     ],
 )
-def test_normalize_configured_origin_canonicalises_ipv6(
+def test_configured_ipv6_origins_are_canonicalised(
     configured: str, expected: str | None
 ) -> None:
     if expected is None:
@@ -549,7 +555,7 @@ def test_normalize_configured_origin_canonicalises_ipv6(
 # --------------------------------------------------------------------------
 
 
-def test_normalize_config_gives_one_layer_per_map_with_canonical_keys() -> None:
+def test_a_configuration_mapping_becomes_one_layer_with_canonical_keys() -> None:
     layers, problems = normalize_config(
         {"HTTPS://A.Example:443": A, "*": B, "null": C, "https://b.example/": D}
     )
@@ -557,21 +563,21 @@ def test_normalize_config_gives_one_layer_per_map_with_canonical_keys() -> None:
     assert problems == []
 
 
-def test_normalize_config_of_none_has_no_layers() -> None:
+def test_no_configuration_gives_no_layers() -> None:
     assert normalize_config(None) == ([], [])
 
 
-def test_normalize_config_turns_mapping_values_into_resource_options() -> None:
+def test_mapping_option_values_become_resource_options() -> None:
     layers, _ = normalize_config({ORIGIN: {"max_age": 1, "allow_methods": ["put"]}})
     assert layers == [{ORIGIN: ResourceOptions(max_age=1, allow_methods=("PUT",))}]
 
 
-def test_normalize_config_keeps_a_chain_maps_maps_as_layers_in_order() -> None:
+def test_a_chain_maps_maps_become_layers_in_order() -> None:
     layers, _ = normalize_config(ChainMap({ORIGIN: A}, {"*": B}, {ORIGIN: C}))
     assert layers == [{ORIGIN: A}, {"*": B}, {ORIGIN: C}]
 
 
-def test_normalize_config_returns_problems_instead_of_warning() -> None:
+def test_checking_a_configuration_returns_its_problems_without_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         layers, problems = normalize_config(
@@ -807,17 +813,19 @@ def test_empty_policy_matches_nothing() -> None:
         (("patch",), "patch", False),
     ],
 )
-def test_grant_allows_method(allow_methods: Any, method: str, expected: bool) -> None:
+def test_granted_options_allow_the_configured_methods(
+    allow_methods: Any, method: str, expected: bool
+) -> None:
     grant = Grant(ResourceOptions(allow_methods=allow_methods))
     assert grant.allows_method(method) is expected
 
 
 @pytest.mark.parametrize(("max_age", "header"), [(None, None), (0, "0"), (600, "600")])
-def test_grant_max_age_header_value(max_age: int | None, header: str | None) -> None:
+def test_max_age_header_value_follows_the_options(max_age: int | None, header: str | None) -> None:
     assert Grant(ResourceOptions(max_age=max_age)).max_age == header
 
 
-def test_grant_keeps_allow_headers_upper_cased_and_flags() -> None:
+def test_granted_options_keep_allow_headers_upper_cased_and_their_flags() -> None:
     grant = Grant(
         ResourceOptions(
             allow_credentials=True, allow_headers=("x-token",), allow_private_network=True
@@ -834,20 +842,20 @@ def test_grant_keeps_allow_headers_upper_cased_and_flags() -> None:
 # --------------------------------------------------------------------------
 
 
-def test_decorate_actual_plain_dict_minimal() -> None:
+def test_actual_response_gets_only_allow_origin_with_default_options() -> None:
     headers: dict[str, str] = {"Content-Type": "text/plain"}
     Grant(ResourceOptions()).decorate_actual(headers, ORIGIN)
     assert headers == {"Content-Type": "text/plain", ACAO: ORIGIN}
 
 
-def test_decorate_actual_with_credentials_and_expose_list_sorted() -> None:
+def test_actual_response_gets_credentials_and_a_sorted_expose_list() -> None:
     headers: dict[str, str] = {}
     grant = Grant(ResourceOptions(allow_credentials=True, expose_headers=("X-B", "X-A")))
     grant.decorate_actual(headers, ORIGIN)
     assert headers == {ACEH: "X-A,X-B", ACAO: ORIGIN, ACAC: "true"}
 
 
-def test_decorate_actual_sets_headers_in_0_8_1s_order() -> None:
+def test_actual_response_cors_headers_come_in_0_8_1s_order() -> None:
     headers = CIMultiDict([("X-Data", "1")])
     Grant(ResourceOptions(allow_credentials=True, expose_headers=("X-Data",))).decorate_actual(
         headers, ORIGIN
@@ -855,7 +863,7 @@ def test_decorate_actual_sets_headers_in_0_8_1s_order() -> None:
     assert list(headers) == ["X-Data", ACEH, ACAO, ACAC]
 
 
-def test_decorate_actual_replaces_handler_values_with_one_line_each() -> None:
+def test_actual_response_cors_values_of_the_handler_are_replaced_with_one_line_each() -> None:
     headers = CIMultiDict(
         [
             (ACAO, "*"),
@@ -873,13 +881,13 @@ def test_decorate_actual_replaces_handler_values_with_one_line_each() -> None:
     assert headers.getall(ACEH) == ["X-Data"]
 
 
-def test_decorate_actual_removes_handler_credentials_and_expose_when_not_configured() -> None:
+def test_actual_response_handler_credentials_and_expose_are_removed_when_not_configured() -> None:
     headers = CIMultiDict([(ACAC, "true"), (ACEH, "X-Secret"), ("X-Data", "1")])
     Grant(ResourceOptions()).decorate_actual(headers, ORIGIN)
     assert dict(headers) == {"X-Data": "1", ACAO: ORIGIN}
 
 
-def test_decorate_actual_expose_star_lists_the_response_headers() -> None:
+def test_actual_response_expose_star_lists_the_response_headers() -> None:
     headers = CIMultiDict(
         [
             ("Content-Type", "application/json"),
@@ -894,7 +902,7 @@ def test_decorate_actual_expose_star_lists_the_response_headers() -> None:
     assert headers[ACAO] == ORIGIN
 
 
-def test_decorate_actual_expose_star_with_only_simple_headers_sends_an_empty_value() -> None:
+def test_actual_response_expose_star_with_only_simple_headers_sends_an_empty_value() -> None:
     # 0.8.1 sent the header even when no name was left.
     headers = CIMultiDict([("Content-Type", "text/plain"), (ACEH, "X-Stale")])
     Grant(ResourceOptions(expose_headers="*")).decorate_actual(headers, ORIGIN)

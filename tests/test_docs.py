@@ -59,11 +59,17 @@ async def build_app(namespace: dict) -> web.Application | None:
     return await made if inspect.isawaitable(made) else made
 
 
+# Which routes an example enabled and which origins its configuration names is read from
+# the router adapter: no public API lists them. ``_router_adapter`` and ``_resource_config``
+# (resource -> ``default_config`` and ``method_config``) are 0.8.1's names, kept for code
+# written against 0.8.1; only app-wide mode (new in 1.x) is read from ``routing``.
+
+
 def named_origins(app: web.Application) -> list[str]:
     """The exact origins the application's configuration names, and one for ``"*"``."""
     cors = app[aiohttp_cors.APP_CONFIG_KEY]
     keys = list(cors.defaults)
-    for entry in cors._router_adapter.routing.entries.values():
+    for entry in cors._router_adapter._resource_config.values():
         keys.extend(entry.default_config)
         for config in entry.method_config.values():
             keys.extend(config)
@@ -79,17 +85,17 @@ def named_origins(app: web.Application) -> list[str]:
 def all_resources(app: web.Application) -> list:
     found = []
     for resource in app.router.resources():
-        sub = getattr(resource, "_app", None)  # a sub-application's prefix resource
+        sub = resource.get_info().get("app")  # a sub-application's resource
         found.extend(all_resources(sub) if isinstance(sub, web.Application) else [resource])
     return found
 
 
 def enabled_routes(app: web.Application) -> list[tuple[web.ResourceRoute, type | None]]:
     """The routes of CORS-enabled resources, with the view class of ``*`` routes."""
-    routing = app[aiohttp_cors.APP_CONFIG_KEY]._router_adapter.routing
+    adapter = app[aiohttp_cors.APP_CONFIG_KEY]._router_adapter
     routes = []
     for resource in all_resources(app):
-        if not (routing.all_routes or resource in routing.entries):
+        if not (adapter.routing.all_routes or resource in adapter._resource_config):
             continue
         for route in resource:
             handler = route.handler

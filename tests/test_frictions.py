@@ -268,6 +268,7 @@ needs_mypy = pytest.mark.skipif(
 
 
 @needs_mypy
+@pytest.mark.slow  # a fresh mypy run (no cache) takes seconds
 def test_mypy_refuses_a_string_as_options(tmp_path: Path) -> None:
     result = run_mypy(tmp_path, MYPY_BAD)
     assert result.returncode == 1, result.stdout
@@ -276,6 +277,7 @@ def test_mypy_refuses_a_string_as_options(tmp_path: Path) -> None:
 
 
 @needs_mypy
+@pytest.mark.slow  # a fresh mypy run (no cache) takes seconds
 def test_mypy_accepts_every_kind_of_origin_key(tmp_path: Path) -> None:
     result = run_mypy(tmp_path, MYPY_GOOD)
     assert result.returncode == 0, result.stdout

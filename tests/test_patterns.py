@@ -30,7 +30,7 @@ from aiohttp_cors._patterns import GlobIndex, OriginGlob, is_glob, parse_glob
         ("**", True),
     ],
 )
-def test_is_glob(key: str, expected: bool) -> None:
+def test_only_keys_with_a_star_besides_the_bare_star_are_globs(key: str, expected: bool) -> None:
     assert is_glob(key) is expected
 
 
@@ -75,7 +75,7 @@ def test_is_glob(key: str, expected: bool) -> None:
         ("https://*.example.com1", "https", "example.com1", True, None),
     ],
 )
-def test_accepted_patterns(
+def test_valid_glob_patterns_parse_into_their_parts(
     pattern: str, scheme: str, host: str, subdomains: bool, port: str | None
 ) -> None:
     glob = parse_glob(pattern)
@@ -91,7 +91,7 @@ def test_origin_glob_is_frozen_and_hashable() -> None:
     assert hash(glob) == hash(parse_glob("https://*.example.com"))
 
 
-def test_long_but_valid_fixed_part() -> None:
+def test_a_glob_host_of_up_to_253_characters_is_accepted_and_matches() -> None:
     labels = ["a" * 63, "b" * 63, "c" * 63, "d" * 59]  # 251 characters with the dots
     fixed = ".".join(labels)
     assert len(fixed) == 251
@@ -188,7 +188,7 @@ def test_long_but_valid_fixed_part() -> None:
         ("https://example.com", ["not a glob", "exact origin"]),
     ],
 )
-def test_refused_patterns(pattern: str, words: list[str]) -> None:
+def test_invalid_glob_patterns_are_refused(pattern: str, words: list[str]) -> None:
     with pytest.raises(ValueError) as info:
         parse_glob(pattern)
     message = str(info.value)
@@ -290,7 +290,9 @@ def test_subdomain_glob_against_hostile_origins(origin: str, expected: bool) -> 
         ("http://localhost:3000:3000", False),
     ],
 )
-def test_any_port_glob(origin: str, expected: bool) -> None:
+def test_any_port_glob_matches_every_valid_port_of_its_host_only(
+    origin: str, expected: bool
+) -> None:
     glob = parse_glob("http://localhost:*")
     assert glob.matches(origin) is expected
     assert GlobIndex([(glob, 1)]).match(origin) == (1 if expected else None)
@@ -325,7 +327,9 @@ def test_any_port_glob(origin: str, expected: bool) -> None:
         ("https://app.example.com:*", "https://x.app.example.com:4443", False),
     ],
 )
-def test_matching_table(pattern: str, origin: str, expected: bool) -> None:
+def test_globs_match_exactly_the_origins_they_cover(
+    pattern: str, origin: str, expected: bool
+) -> None:
     glob = parse_glob(pattern)
     assert glob.matches(origin) is expected
     assert GlobIndex([(glob, pattern)]).match(origin) == (pattern if expected else None)
@@ -395,26 +399,26 @@ def test_duplicates_keep_first_value_and_len_counts_entries() -> None:
     assert "2" in repr(index)
 
 
-def test_empty_index() -> None:
+def test_an_empty_glob_index_matches_nothing() -> None:
     index: GlobIndex[str] = GlobIndex([])
     assert len(index) == 0
     assert index.match("https://a.example.com") is None
 
 
-def test_falsy_values_are_returned() -> None:
+def test_a_falsy_value_of_a_matching_glob_is_returned() -> None:
     index = GlobIndex([(parse_glob("https://*.example.com"), 0)])
     assert index.match("https://a.example.com") == 0
     assert index.match("https://example.com") is None
 
 
-def test_index_accepts_a_generator() -> None:
+def test_a_glob_index_can_be_built_from_a_generator() -> None:
     patterns = ["https://*.example.com", "http://localhost:*"]
     index = GlobIndex((parse_glob(p), p) for p in patterns)
     assert len(index) == 2
     assert index.match("http://localhost:8000") == "http://localhost:*"
 
 
-def test_thousand_patterns() -> None:
+def test_a_thousand_globs_each_match_only_their_own_subdomains() -> None:
     index = GlobIndex((parse_glob(f"https://*.t{i}.example.com"), i) for i in range(1000))
     assert len(index) == 1000
     assert index.match("https://a.t999.example.com") == 999

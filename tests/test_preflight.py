@@ -160,7 +160,7 @@ async def test_preflight_matched_by_star_echoes_origin(aiohttp_client):
 
 
 @pytest.mark.parametrize(("max_age", "expected"), [(0, "0"), (3600, "3600"), (None, None)])
-async def test_max_age_header(aiohttp_client, max_age, expected):
+async def test_max_age_is_sent_only_when_configured(aiohttp_client, max_age, expected):
     client = await aiohttp_client(app_with({ORIGIN: ResourceOptions(max_age=max_age)}))
     resp = await preflight(client, "PUT")
     assert resp.status == 200

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import ClientResponse, TraceConfig, TraceRequestEndParams, WSMsgType, web
 from cors_names import (
     ACAC,
     ACAM,
@@ -146,11 +146,28 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def handshake_client(aiohttp_client: Any) -> tuple[Any, list[ClientResponse]]:
+    """A client whose HTTP responses, the WebSocket handshake's included, are recorded.
+
+    aiohttp's ``ws_connect`` keeps the handshake response to itself; client tracing
+    (``TraceConfig.on_request_end``) is its public view of it.
+    """
+    responses: list[ClientResponse] = []
+
+    async def record(session: Any, context: Any, params: TraceRequestEndParams) -> None:
+        responses.append(params.response)
+
+    trace = TraceConfig()
+    trace.on_request_end.append(record)
+    client = await aiohttp_client(app_for(ws_handler, "/ws"), trace_configs=[trace])
+    return client, responses
+
+
 async def test_websocket_handshake_gets_cors_headers(aiohttp_client):
-    client = await aiohttp_client(app_for(ws_handler, "/ws"))
+    client, responses = await handshake_client(aiohttp_client)
     ws = await client.ws_connect("/ws", headers={"Origin": ORIGIN})
     try:
-        handshake = ws._response
+        [handshake] = responses
         assert handshake.status == 101
         assert_decorated(handshake.headers)
         message = await ws.receive()
@@ -161,11 +178,12 @@ async def test_websocket_handshake_gets_cors_headers(aiohttp_client):
 
 
 async def test_websocket_handshake_for_disallowed_origin_has_no_cors_headers(aiohttp_client):
-    client = await aiohttp_client(app_for(ws_handler, "/ws"))
+    client, responses = await handshake_client(aiohttp_client)
     ws = await client.ws_connect("/ws", headers={"Origin": EVIL})
     try:
-        assert ws._response.status == 101
-        assert access_control_headers(ws._response.headers) == []
+        [handshake] = responses
+        assert handshake.status == 101
+        assert access_control_headers(handshake.headers) == []
         assert (await ws.receive()).data == "hi"
     finally:
         await ws.close()

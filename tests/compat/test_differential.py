@@ -48,7 +48,7 @@ import yarl
 
 from . import diffcases, diffrules
 
-pytestmark = pytest.mark.compat
+pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -29,7 +29,7 @@ from typing import Callable, NoReturn
 
 import pytest
 
-pytestmark = pytest.mark.compat
+pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
 UPSTREAM_VERSION = "0.8.1"
 SDIST_ROOT = f"aiohttp_cors-{UPSTREAM_VERSION}"
