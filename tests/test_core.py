@@ -29,29 +29,31 @@ from aiohttp_cors import (
     RefusalReason,
     ResourceOptions,
 )
-from aiohttp_cors._policy import (
+from aiohttp_cors._headers import (
     ACAC,
     ACAO,
     ACEH,
     MAX_REQUESTED_HEADERS,
+    exposable_header_names,
+    is_request_method,
+    merge_vary,
+    parse_requested_headers,
+    refused_header_names,
+)
+from aiohttp_cors._origins import (
+    MAX_ORIGIN_LENGTH,
+    normalize_configured_origin,
+    parse_request_origin,
+)
+from aiohttp_cors._policy import (
     Grant,
     Layer,
     OriginPolicy,
     Refusal,
     compile_policy,
-    exposable_header_names,
-    is_request_method,
-    merge_vary,
     normalize_config,
-    parse_requested_headers,
-    refused_header_names,
 )
 from aiohttp_cors._predicates import PredicateFailed, PredicateRunner
-from aiohttp_cors._syntax import (
-    MAX_ORIGIN_LENGTH,
-    normalize_configured_origin,
-    parse_request_origin,
-)
 
 ORIGIN = "https://app.example.com"
 TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -21,7 +21,9 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from aiohttp.web_urldispatcher import MatchedSubAppResource
 
-from ._policy import Grant, OriginPolicy, RefusalReason, merge_vary
+from ._headers import merge_vary
+from ._origins import parse_request_origin
+from ._policy import Grant, OriginPolicy, RefusalReason
 from ._predicates import PredicateFailed
 from ._routing import (
     NOT_ENABLED,
@@ -30,7 +32,6 @@ from ._routing import (
     PreflightKey,
     PreflightResponse,
 )
-from ._syntax import parse_request_origin
 
 if TYPE_CHECKING:
     from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter

@@ -21,10 +21,8 @@ import re
 import sys
 import warnings
 from collections import ChainMap
-from collections.abc import Awaitable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Mapping, MutableMapping, Sequence
 from typing import Any, Callable, Union
-
-from multidict import istr
 
 from ._errors import (
     CorsConfigurationError,
@@ -32,8 +30,26 @@ from ._errors import (
     CorsSecurityWarning,
     with_hint,
 )
-from ._patterns import GlobIndex, GlobTooBroad, OriginGlob, is_glob, parse_glob
-from ._syntax import is_token, normalize_configured_origin, parse_request_origin
+from ._headers import (
+    ACAC,
+    ACAO,
+    ACEH,
+    FORBIDDEN_METHODS,
+    FORBIDDEN_REQUEST_HEADERS,
+    FORBIDDEN_REQUEST_PREFIXES,
+    FORBIDDEN_RESPONSE_HEADERS,
+    exposable_header_names,
+    is_token,
+)
+from ._origins import (
+    GlobIndex,
+    GlobTooBroad,
+    OriginGlob,
+    is_glob,
+    normalize_configured_origin,
+    parse_glob,
+    parse_request_origin,
+)
 from .resource_options import ResourceOptions
 
 __all__ = [
@@ -44,10 +60,7 @@ __all__ = [
     "Refusal",
     "RefusalReason",
     "compile_policy",
-    "exposable_header_names",
-    "merge_vary",
     "normalize_config",
-    "parse_requested_headers",
 ]
 
 OriginPredicate = Callable[[str], Union[bool, Awaitable[bool]]]
@@ -57,30 +70,9 @@ AskPredicate = Callable[[Any, str], Awaitable[bool]]
 #: ``"null"``, :class:`OriginGlob`, compiled regex or predicate) → options.
 Layer = Mapping[Any, ResourceOptions]
 
-SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
-# The names aiohttp-cors 0.8.1 left out of ``expose_headers="*"`` (the old CORS
-# spec's "simple response headers"), spelled as aiohttp spells them.
-_SIMPLE_RESPONSE_HEADERS = frozenset(
-    {"Cache-Control", "Content-Language", "Content-Type", "Expires", "Last-Modified", "Pragma"}
-)
+# Plain-http origins a network attacker cannot impersonate (credentials warning).
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-# Header names as multidict's case-insensitive strings: aiohttp's header maps
-# find them without case-folding again.
-ACAO = istr("Access-Control-Allow-Origin")
-ACAC = istr("Access-Control-Allow-Credentials")
-ACEH = istr("Access-Control-Expose-Headers")
-ACAM = istr("Access-Control-Allow-Methods")
-ACAH = istr("Access-Control-Allow-Headers")
-ACMA = istr("Access-Control-Max-Age")
-ACAPN = istr("Access-Control-Allow-Private-Network")
-#: The headers this package owns on actual responses.
-ACTUAL_RESPONSE_HEADERS = (ACAO, ACAC, ACEH)
-PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
-PREFLIGHT_VARY_PNA = PREFLIGHT_VARY + ", Access-Control-Request-Private-Network"
-
-#: Most names accepted in Access-Control-Request-Headers; browsers send a few dozen at most.
-MAX_REQUESTED_HEADERS = 256
 #: Longest request value quoted back in a refusal text.
 _MAX_SHOWN = 200
 
@@ -320,39 +312,6 @@ def compile_policy(layers: Sequence[Layer]) -> OriginPolicy:
 #: Problems found in a configuration: (warning category, message with a hint).
 Problems = list[tuple[type[Warning], str]]
 
-# Fetch "forbidden request-header": pages can never set these.
-_FORBIDDEN_REQUEST_HEADERS = frozenset(
-    {
-        "ACCEPT-CHARSET",
-        "ACCEPT-ENCODING",
-        "ACCESS-CONTROL-REQUEST-HEADERS",
-        "ACCESS-CONTROL-REQUEST-METHOD",
-        "CONNECTION",
-        "CONTENT-LENGTH",
-        "COOKIE",
-        "COOKIE2",
-        "DATE",
-        "DNT",
-        "EXPECT",
-        "HOST",
-        "KEEP-ALIVE",
-        "ORIGIN",
-        "REFERER",
-        "SET-COOKIE",
-        "TE",
-        "TRAILER",
-        "TRANSFER-ENCODING",
-        "UPGRADE",
-        "VIA",
-    }
-)
-_FORBIDDEN_REQUEST_PREFIXES = ("PROXY-", "SEC-", "ACCESS-CONTROL-REQUEST-")
-# Fetch "forbidden response-header name": scripts can never read these.
-_FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
-# Fetch "forbidden method": browsers refuse to send these.
-_FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
-
-
 def _option_problems(key: Any, options: ResourceOptions) -> Problems:
     """Settings of one options value that cannot work as written."""
     problems: Problems = []
@@ -372,8 +331,8 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                         ),
                     )
                 )
-            elif name in _FORBIDDEN_REQUEST_HEADERS or name.startswith(
-                _FORBIDDEN_REQUEST_PREFIXES
+            elif name in FORBIDDEN_REQUEST_HEADERS or name.startswith(
+                FORBIDDEN_REQUEST_PREFIXES
             ):
                 problems.append(
                     (
@@ -399,7 +358,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
             )
     if options.expose_headers != "*":
         for name in sorted(options.expose_headers):
-            if name.lower() in _FORBIDDEN_RESPONSE_HEADERS:
+            if name.lower() in FORBIDDEN_RESPONSE_HEADERS:
                 problems.append(
                     (
                         CorsConfigurationWarning,
@@ -412,7 +371,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 )
     if isinstance(options.allow_methods, frozenset):
         for method in sorted(options.allow_methods):
-            if method in _FORBIDDEN_METHODS:
+            if method in FORBIDDEN_METHODS:
                 problems.append(
                     (
                         CorsConfigurationWarning,
@@ -668,76 +627,3 @@ def _caller_stacklevel() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
-
-
-# -- request-side helpers --------------------------------------------------------------
-
-
-def parse_requested_headers(lines: Sequence[str]) -> list[str]:
-    """Access-Control-Request-Headers as 0.8.1 read it: names upper-cased, empties dropped.
-
-    Several lines are joined with commas (RFC 9110 §5.3; 0.8.1 read only the
-    first). Duplicates are dropped, the request's order is kept.
-    """
-    joined = lines[0] if len(lines) == 1 else ",".join(lines)
-    names: dict[str, None] = {}
-    for item in joined.split(","):
-        name = item.strip(" \t").upper()
-        if name:
-            names[name] = None
-    return list(names)
-
-
-def refused_header_names(names: Sequence[str], allowed: Any) -> list[str]:
-    """The requested names a grant does not allow.
-
-    ``*`` is never granted (echoed, it would read as a wildcard), nor a name
-    with a character outside printable ASCII: it could not be copied into a
-    response header. Browsers send tokens only; 0.8.1 echoed any other
-    printable name, and so does this.
-    """
-    if len(names) > MAX_REQUESTED_HEADERS:
-        return list(names)
-    if allowed == "*":
-        return [n for n in names if n == "*" or not _printable(n)]
-    return [n for n in names if n not in allowed or n == "*" or not _printable(n)]
-
-
-def _printable(name: str) -> bool:
-    return name.isascii() and name.isprintable()
-
-
-def is_request_method(method: str) -> bool:
-    """Whether an Access-Control-Request-Method value may be echoed: a token, not ``*``."""
-    return method != "*" and is_token(method)
-
-
-def merge_vary(existing: str | None, name: str) -> str | None:
-    """The Vary value with ``name`` added, or ``None`` when nothing needs to change.
-
-    Merges case-insensitively without duplicates and leaves ``Vary: *``
-    alone: Vary is never overwritten (RFC 9110 §12.5.5).
-    """
-    if not existing:
-        return name
-    present = {item.strip().lower() for item in existing.split(",")}
-    if "*" in present:
-        return None
-    missing = [part for part in name.split(", ") if part.lower() not in present]
-    if not missing:
-        return None
-    return ", ".join([existing, *missing])
-
-
-def exposable_header_names(headers: Iterable[str]) -> str:
-    """The value 0.8.1 sent for ``expose_headers="*"``: the response's header names.
-
-    Every name the response has when it is prepared, spelled as set, minus the
-    old CORS spec's simple response headers (and the CORS headers being set).
-    0.8.1 used a set (a random order); the response's own order is kept here.
-    """
-    names: dict[str, None] = {}
-    for name in headers:
-        if name not in _SIMPLE_RESPONSE_HEADERS and name not in ACTUAL_RESPONSE_HEADERS:
-            names[name] = None
-    return ",".join(names)

@@ -31,20 +31,29 @@ from typing import Any, Union
 
 from aiohttp import hdrs, web
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
-from multidict import CIMultiDict, istr
+from multidict import CIMultiDict
 
 from ._cache import BoundedCache
 from ._errors import CorsConfigurationWarning, with_hint
-from ._policy import (
+from ._headers import (
     ACAC,
     ACAH,
     ACAM,
     ACAO,
     ACAPN,
     ACMA,
+    ACRPN,
+    MAX_REQUESTED_HEADERS_LENGTH,
     PREFLIGHT_VARY,
     PREFLIGHT_VARY_PNA,
     SAFELISTED_METHODS,
+    header_lines,
+    is_request_method,
+    parse_requested_headers,
+    refused_header_names,
+)
+from ._origins import parse_request_origin
+from ._policy import (
     Grant,
     Layer,
     OriginPolicy,
@@ -52,22 +61,16 @@ from ._policy import (
     Refusal,
     RefusalReason,
     compile_policy,
-    is_request_method,
     normalize_config,
     parse_options,
-    parse_requested_headers,
-    refused_header_names,
     report_problems,
 )
 from ._predicates import PredicateFailed, PredicateRunner
-from ._syntax import parse_request_origin
 
 __all__ = ["NOT_ENABLED", "VARY_ONLY", "CorsRouting", "PreflightForbidden", "PreflightResponse"]
 
 logger = logging.getLogger("aiohttp_cors")
 
-# istr: aiohttp's header maps find it without case-folding it again.
-_ACRPN = istr("Access-Control-Request-Private-Network")
 _REFUSAL_PREFIX = "CORS preflight request failed: "
 #: Policies remembered per (route, method); aiohttp's routes and methods are few.
 _MAX_REMEMBERED = 4096
@@ -78,9 +81,6 @@ _ANSWERS_MAX_BYTES = 1 << 20
 _ENTRY_OVERHEAD = 400
 #: Longest request CORS headers (all four together) whose answer is remembered.
 _MAX_KEY_CHARS = 1024
-#: Longest Access-Control-Request-Headers accepted, all lines together: what one
-#: line can hold with aiohttp's default limits (0.8.1 read the first line only).
-MAX_REQUESTED_HEADERS_LENGTH = 8190
 _SHOWN_NAMES_LENGTH = 100
 #: Why an actual request got no CORS headers, for the DEBUG refusal line.
 _ACTUAL_REFUSALS = {
@@ -178,15 +178,6 @@ def view_class(handler: Any) -> type[web.View] | None:
     return None
 
 
-def header_lines(headers: Any, name: str) -> list[str]:
-    """Every line of a request header (a plain mapping, as tests pass, gives one at most)."""
-    getall = getattr(headers, "getall", None)
-    if getall is not None:
-        return list(getall(name, ()))
-    value = headers.get(name)
-    return [] if value is None else [value]
-
-
 def _preflight_key(headers: Any, route: AbstractRoute) -> PreflightKey:
     """What a remembered preflight answer is found by: the route and every line of the
     request's CORS headers, ``None`` between the headers (no header value is ``None``).
@@ -202,7 +193,7 @@ def _preflight_key(headers: Any, route: AbstractRoute) -> PreflightKey:
         None,
         *getall(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, ()),
         None,
-        *getall(_ACRPN, ()),
+        *getall(ACRPN, ()),
     )
 
 
@@ -673,7 +664,7 @@ class CorsRouting:
         if refused:
             raise Refusal.headers_not_allowed(refused)
         private_network = any(
-            value.strip().lower() == "true" for value in header_lines(headers, _ACRPN)
+            value.strip().lower() == "true" for value in header_lines(headers, ACRPN)
         )
         if private_network and not grant.private_network:
             raise Refusal.private_network_not_allowed(raw_origin)
