@@ -67,7 +67,14 @@ from ._policy import (
 )
 from ._predicates import PredicateFailed, PredicateRunner
 
-__all__ = ["NOT_ENABLED", "VARY_ONLY", "CorsRouting", "PreflightForbidden", "PreflightResponse"]
+__all__ = [
+    "NOT_ENABLED",
+    "ROUTING_KEY",
+    "VARY_ONLY",
+    "CorsRouting",
+    "PreflightForbidden",
+    "PreflightResponse",
+]
 
 logger = logging.getLogger("aiohttp_cors")
 
@@ -212,10 +219,11 @@ def _storable_size(key: PreflightKey) -> int | None:
 class CorsRouting:
     """The registry behind ``cors.add()`` and the decisions made from it."""
 
-    def __init__(self, defaults: Mapping[Any, Any] | None, *, strict: bool = False) -> None:
-        from .mixin import CorsViewMixin  # the mixin finds this registry through the app
-
-        self._mixin = CorsViewMixin
+    def __init__(
+        self, defaults: Mapping[Any, Any] | None, *, view_base: type, strict: bool = False
+    ) -> None:
+        #: The base of the views whose CORS config comes from the view (``CorsViewMixin``).
+        self._mixin = view_base
         self.strict = strict
         self.all_routes = False
         self._reported: set[str] = set()
@@ -843,3 +851,7 @@ class CorsRouting:
                 "evictions": self.answers.evictions,
             },
         }
+
+
+#: Where ``setup()`` puts the application's registry, for its views to find.
+ROUTING_KEY: web.AppKey[CorsRouting] = web.AppKey("aiohttp_cors.routing", CorsRouting)
