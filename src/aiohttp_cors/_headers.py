@@ -30,6 +30,7 @@ __all__ = [
     "PREFLIGHT_VARY",
     "PREFLIGHT_VARY_PNA",
     "SAFELISTED_METHODS",
+    "VARY",
     "exposable_header_names",
     "header_lines",
     "is_request_method",
@@ -47,6 +48,7 @@ ACAH = istr("Access-Control-Allow-Headers")
 ACMA = istr("Access-Control-Max-Age")
 ACAPN = istr("Access-Control-Allow-Private-Network")
 ACRPN = istr("Access-Control-Request-Private-Network")
+VARY = istr("Vary")
 #: The headers this package owns on actual responses.
 ACTUAL_RESPONSE_HEADERS = (ACAO, ACAC, ACEH)
 PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"

@@ -32,14 +32,24 @@ from ._errors import (
 )
 from ._headers import (
     ACAC,
+    ACAH,
+    ACAM,
     ACAO,
+    ACAPN,
     ACEH,
+    ACMA,
     FORBIDDEN_METHODS,
     FORBIDDEN_REQUEST_HEADERS,
     FORBIDDEN_REQUEST_PREFIXES,
     FORBIDDEN_RESPONSE_HEADERS,
+    MAX_REQUESTED_HEADERS_LENGTH,
+    PREFLIGHT_VARY,
+    PREFLIGHT_VARY_PNA,
+    VARY,
     exposable_header_names,
     is_token,
+    parse_requested_headers,
+    refused_header_names,
 )
 from ._origins import (
     GlobIndex,
@@ -73,6 +83,8 @@ Layer = Mapping[Any, ResourceOptions]
 # Plain-http origins a network attacker cannot impersonate (credentials warning).
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
+#: How much of an over-long Access-Control-Request-Headers a refusal text quotes.
+_SHOWN_NAMES_LENGTH = 100
 #: Longest request value quoted back in a refusal text.
 _MAX_SHOWN = 200
 
@@ -300,6 +312,59 @@ class OriginPolicy:
         if glob_hit is not None:
             return glob_hit[1]
         return self.wildcard if origin != "null" else None
+
+
+# -- preflight steps (Fetch §4.8 "CORS-preflight fetch", after origin and method) ------
+
+
+def check_requested_headers(lines: Sequence[str], grant: Grant) -> list[str]:
+    """The names of Access-Control-Request-Headers, when ``grant`` allows them all.
+
+    More text than one header line can hold is refused without being parsed
+    or echoed. Raises :class:`Refusal` otherwise.
+    """
+    if sum(map(len, lines)) > MAX_REQUESTED_HEADERS_LENGTH:
+        head = lines[0][:_SHOWN_NAMES_LENGTH]
+        shown = parse_requested_headers([head.rpartition(",")[0] or head])
+        raise Refusal.headers_not_allowed([*shown, "..."])
+    names = parse_requested_headers(lines)
+    refused = refused_header_names(names, grant.headers)
+    if refused:
+        raise Refusal.headers_not_allowed(refused)
+    return names
+
+
+def check_private_network(lines: Sequence[str], grant: Grant, raw_origin: str) -> bool:
+    """Whether Private Network Access is requested (and allowed: else :class:`Refusal`)."""
+    requested = any(value.strip().lower() == "true" for value in lines)
+    if requested and not grant.private_network:
+        raise Refusal.private_network_not_allowed(raw_origin)
+    return requested
+
+
+def preflight_headers(
+    grant: Grant,
+    origin: str,
+    method: str,
+    names: Sequence[str],
+    private_network: bool,
+    *,
+    vary: bool,
+) -> list[tuple[str, str]]:
+    """The headers of a successful preflight answer, in 0.8.1's order and spelling."""
+    headers: list[tuple[str, str]] = [(ACAO, origin)]
+    if grant.credentials:
+        headers.append((ACAC, "true"))
+    if grant.max_age is not None:
+        headers.append((ACMA, grant.max_age))
+    headers.append((ACAM, method))
+    if names:
+        headers.append((ACAH, ",".join(names)))
+    if private_network:
+        headers.append((ACAPN, "true"))
+    if vary:
+        headers.append((VARY, PREFLIGHT_VARY_PNA if private_network else PREFLIGHT_VARY))
+    return headers
 
 
 def compile_policy(layers: Sequence[Layer]) -> OriginPolicy:

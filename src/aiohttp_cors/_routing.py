@@ -36,21 +36,10 @@ from multidict import CIMultiDict
 from ._cache import BoundedCache
 from ._errors import CorsConfigurationWarning, with_hint
 from ._headers import (
-    ACAC,
-    ACAH,
-    ACAM,
-    ACAO,
-    ACAPN,
-    ACMA,
     ACRPN,
-    MAX_REQUESTED_HEADERS_LENGTH,
-    PREFLIGHT_VARY,
-    PREFLIGHT_VARY_PNA,
     SAFELISTED_METHODS,
     header_lines,
     is_request_method,
-    parse_requested_headers,
-    refused_header_names,
 )
 from ._origins import parse_request_origin
 from ._policy import (
@@ -60,9 +49,12 @@ from ._policy import (
     Problems,
     Refusal,
     RefusalReason,
+    check_private_network,
+    check_requested_headers,
     compile_policy,
     normalize_config,
     parse_options,
+    preflight_headers,
     report_problems,
 )
 from ._predicates import PredicateFailed, PredicateRunner
@@ -88,7 +80,6 @@ _ANSWERS_MAX_BYTES = 1 << 20
 _ENTRY_OVERHEAD = 400
 #: Longest request CORS headers (all four together) whose answer is remembered.
 _MAX_KEY_CHARS = 1024
-_SHOWN_NAMES_LENGTH = 100
 #: Why an actual request got no CORS headers, for the DEBUG refusal line.
 _ACTUAL_REFUSALS = {
     RefusalReason.ORIGIN_MALFORMED: (
@@ -661,36 +652,12 @@ class CorsRouting:
         if policy.empty:
             raise Refusal.no_origins()
         origin, grant = await self._grant(policy, origin, raw_origin)
-        requested = header_lines(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS)
-        if sum(map(len, requested)) > MAX_REQUESTED_HEADERS_LENGTH:
-            # More than one header line can hold: never echoed, never parsed.
-            head = requested[0][:_SHOWN_NAMES_LENGTH]
-            shown = parse_requested_headers([head.rpartition(",")[0] or head])
-            raise Refusal.headers_not_allowed([*shown, "..."])
-        names = parse_requested_headers(requested)
-        refused = refused_header_names(names, grant.headers)
-        if refused:
-            raise Refusal.headers_not_allowed(refused)
-        private_network = any(
-            value.strip().lower() == "true" for value in header_lines(headers, ACRPN)
+        names = check_requested_headers(
+            header_lines(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS), grant
         )
-        if private_network and not grant.private_network:
-            raise Refusal.private_network_not_allowed(raw_origin)
-        response = PreflightResponse()
-        out = response.headers
-        out[ACAO] = origin
-        if grant.credentials:
-            out[ACAC] = "true"
-        if grant.max_age is not None:
-            out[ACMA] = grant.max_age
-        out[ACAM] = method
-        if names:
-            out[ACAH] = ",".join(names)
-        if private_network:
-            out[ACAPN] = "true"
-        if vary:
-            out[hdrs.VARY] = PREFLIGHT_VARY_PNA if private_network else PREFLIGHT_VARY
-        return response, remember and not policy.has_callables
+        private_network = check_private_network(header_lines(headers, ACRPN), grant, raw_origin)
+        answer = preflight_headers(grant, origin, method, names, private_network, vary=vary)
+        return PreflightResponse(headers=answer), remember and not policy.has_callables
 
     async def _method_policy(
         self,
@@ -714,8 +681,11 @@ class CorsRouting:
             return self.defaults_policy, True
         if method not in SAFELISTED_METHODS and method not in entry.method_layers:
             resource_policy = self.compile((*entry.resource_layers, *self.defaults_layers))
-            grant = await self._grant_or_none(resource_policy, origin)
-            if grant is None or not grant.allows_method(method):
+            try:
+                _, grant = await self._grant(resource_policy, origin, raw_origin)
+            except Refusal:
+                raise Refusal.method_not_allowed(method, raw_origin) from None
+            if not grant.allows_method(method):
                 raise Refusal.method_not_allowed(method, raw_origin)
         own = entry.method_layers.get(method, ())
         return self.compile((*own, *entry.resource_layers, *self.defaults_layers)), True
@@ -768,14 +738,6 @@ class CorsRouting:
         if grant is None:
             raise Refusal.origin_not_allowed(raw_origin, RefusalReason.ORIGIN_NOT_ALLOWED)
         return origin, grant
-
-    async def _grant_or_none(self, policy: OriginPolicy, origin: str | None) -> Grant | None:
-        if origin is None:
-            return None
-        try:
-            return await policy.lookup(origin, self.predicates.ask)
-        except PredicateFailed:
-            return None
 
     def _refused(self, request: web.Request, refusal: Refusal, *, vary: bool) -> PreflightForbidden:
         self.count_refusal(refusal.code, request, refusal)
