@@ -22,7 +22,7 @@ import sys
 import warnings
 from collections import ChainMap
 from collections.abc import Awaitable, Mapping, MutableMapping, Sequence
-from typing import Any, Callable, Union
+from typing import Any, Callable, NamedTuple, Union
 
 from ._errors import (
     CorsConfigurationError,
@@ -66,6 +66,7 @@ __all__ = [
     "Grant",
     "Layer",
     "OriginPolicy",
+    "Problem",
     "Problems",
     "Refusal",
     "RefusalReason",
@@ -272,46 +273,74 @@ class OriginPolicy:
         self.ordered = tuple(ordered)
         self.has_callables = any(not isinstance(key, re.Pattern) for _, key, _ in ordered)
 
-    def match(self, origin: str) -> Grant | None:
-        """The Grant for a valid ``origin``, asking no predicates (policies without them)."""
+    def resolve(self, origin: str, ask: AskPredicate) -> Resolved:
+        """The Grant for a valid ``origin`` (``None`` if not allowed): ready at once, or an
+        awaitable from the first predicate that must be asked through ``ask`` on.
+
+        ``ask(predicate, origin)`` answers whether a predicate allows the origin
+        (the aiohttp layer adds timeouts and a memo); it may raise, and so does
+        awaiting the result. Order: the exact origin, then globs, compiled
+        regexes and predicates in the order configured, then ``"*"``.
+        """
         found = self.exact.get(origin)
         if found is not None:
             return found
         glob_hit = self.globs.match(origin) if self.globs is not None else None
-        for position, matcher, grant in self.ordered:
+        return self._scan(origin, ask, glob_hit, 0)
+
+    def _scan(
+        self, origin: str, ask: AskPredicate, glob_hit: tuple[int, Grant] | None, start: int
+    ) -> Resolved:
+        ordered = self.ordered
+        for index in range(start, len(ordered)):
+            position, matcher, grant = ordered[index]
             if glob_hit is not None and position > glob_hit[0]:
-                break
+                break  # a glob configured earlier matched
+            if not isinstance(matcher, re.Pattern):
+                return self._ask(origin, ask, glob_hit, index)
             if matcher.fullmatch(origin) is not None:
                 return grant
         if glob_hit is not None:
             return glob_hit[1]
         return self.wildcard if origin != "null" else None
 
-    async def lookup(self, origin: str, ask: AskPredicate) -> Grant | None:
-        """The Grant for a valid ``origin``; predicates are asked through ``ask``.
+    async def _ask(
+        self, origin: str, ask: AskPredicate, glob_hit: tuple[int, Grant] | None, index: int
+    ) -> Grant | None:
+        _, predicate, grant = self.ordered[index]
+        if await ask(predicate, origin):
+            return grant
+        return await settled(self._scan(origin, ask, glob_hit, index + 1))
 
-        ``ask(predicate, origin)`` answers whether the predicate allows the
-        origin (the aiohttp layer adds timeouts and a memo); it may raise, and
-        the lookup then raises the same exception.
-        """
-        if not self.has_callables:
-            return self.match(origin)
-        found = self.exact.get(origin)
-        if found is not None:
-            return found
-        glob_hit = self.globs.match(origin) if self.globs is not None else None
-        for position, matcher, grant in self.ordered:
-            if glob_hit is not None and position > glob_hit[0]:
-                break
-            if isinstance(matcher, re.Pattern):
-                if matcher.fullmatch(origin) is not None:
-                    return grant
-                continue
-            if await ask(matcher, origin):
-                return grant
-        if glob_hit is not None:
-            return glob_hit[1]
-        return self.wildcard if origin != "null" else None
+    async def lookup(self, origin: str, ask: AskPredicate) -> Grant | None:
+        """:meth:`resolve`, awaited."""
+        return await settled(self.resolve(origin, ask))
+
+    def match(self, origin: str) -> Grant | None:
+        """:meth:`resolve` for a policy without predicates (``has_callables`` false)."""
+        found = self.resolve(origin, _no_predicates)
+        if found is not None and not isinstance(found, Grant):
+            found.close()  # type: ignore[attr-defined]
+            raise TypeError("this policy asks predicates: use resolve() or lookup()")
+        return found
+
+
+#: What :meth:`OriginPolicy.resolve` gives: a Grant or ``None``, or an awaitable of one.
+Resolved = Union[Grant, None, Awaitable[Union[Grant, None]]]
+
+
+async def settled(found: Resolved) -> Grant | None:
+    """A resolved Grant (or ``None``), awaited if it is not ready yet."""
+    return found if found is None or isinstance(found, Grant) else await found
+
+
+async def _no_predicates(predicate: Any, origin: str) -> bool:
+    raise TypeError("this policy asks predicates")  # never awaited: see match()
+
+
+def compile_policy(layers: Sequence[Layer]) -> OriginPolicy:
+    """Compile a stack of layers, highest precedence first."""
+    return OriginPolicy(layers)
 
 
 # -- preflight steps (Fetch §4.8 "CORS-preflight fetch", after origin and method) ------
@@ -367,15 +396,17 @@ def preflight_headers(
     return headers
 
 
-def compile_policy(layers: Sequence[Layer]) -> OriginPolicy:
-    """Compile a stack of layers, highest precedence first."""
-    return OriginPolicy(layers)
-
-
 # -- configuration checks -------------------------------------------------------------
 
-#: Problems found in a configuration: (warning category, message with a hint).
-Problems = list[tuple[type[Warning], str]]
+class Problem(NamedTuple):
+    """A setting that cannot work as written, or is dangerous: reported as a warning of
+    ``category`` (an error in strict mode), its message ending with the fix."""
+
+    category: type[Warning]
+    message: str
+
+
+Problems = list[Problem]
 
 def _option_problems(key: Any, options: ResourceOptions) -> Problems:
     """Settings of one options value that cannot work as written."""
@@ -385,7 +416,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
         for name in sorted(options.allow_headers):
             if name == "COOKIE":
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: allow_headers lists 'Cookie', which pages can never set "
@@ -400,7 +431,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 FORBIDDEN_REQUEST_PREFIXES
             ):
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: allow_headers lists {name!r}, a header browsers set "
@@ -413,7 +444,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
         value = getattr(options, field)
         if isinstance(value, frozenset) and "*" in value:
             problems.append(
-                (
+                Problem(
                     CorsConfigurationWarning,
                     with_hint(
                         f"{where}: '*' inside {field} is a literal name, not a wildcard",
@@ -425,7 +456,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
         for name in sorted(options.expose_headers):
             if name.lower() in FORBIDDEN_RESPONSE_HEADERS:
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: expose_headers lists {name!r}, which scripts can never "
@@ -438,7 +469,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
         for method in sorted(options.allow_methods):
             if method in FORBIDDEN_METHODS:
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: allow_methods lists {method!r}, a method browsers never "
@@ -449,7 +480,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 )
             elif method != "*" and not is_token(method):
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: allow_methods lists {method!r}, which is not a valid "
@@ -462,7 +493,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
         value = getattr(options, field)
         if isinstance(value, frozenset):
             problems.extend(
-                (
+                Problem(
                     CorsConfigurationWarning,
                     with_hint(
                         f"{where}: {field} lists {name!r}, which is not a valid header name "
@@ -481,7 +512,7 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         return []
     if key == "*":
         return [
-            (
+            Problem(
                 CorsSecurityWarning,
                 with_hint(
                     "origin '*' with allow_credentials=True lets every web site read "
@@ -500,7 +531,7 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         return []
     if scheme == "http" and host not in _LOOPBACK_HOSTS:
         return [
-            (
+            Problem(
                 CorsSecurityWarning,
                 with_hint(
                     f"origin {source!r} uses http:// with allow_credentials=True; a network "
@@ -526,7 +557,7 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
         if _looks_like_regex(key):
             # No origin or glob contains these; 0.8.1 kept such a key, never matching.
             problems.append(
-                (
+                Problem(
                     CorsConfigurationWarning,
                     with_hint(
                         f"origin key {key!r} looks like a regular expression, but a string key "
@@ -545,12 +576,12 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
             except ValueError as exc:
                 # 0.8.1 read "*" in a key literally (such a key never matched), so
                 # it is kept, never matching, with the glob problem as a warning.
-                problems.append((CorsConfigurationWarning, _never_matches(exc)))
+                problems.append(Problem(CorsConfigurationWarning, _never_matches(exc)))
                 return key
         try:
             return normalize_configured_origin(key)
         except ValueError as exc:
-            problems.append((CorsConfigurationWarning, _never_matches(exc)))
+            problems.append(Problem(CorsConfigurationWarning, _never_matches(exc)))
             return key
     if isinstance(key, re.Pattern):
         if not isinstance(key.pattern, str):
@@ -652,7 +683,7 @@ def normalize_config(
             if normalized in layer:
                 first = spelled[normalized]
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"origin keys {first!r} and {key!r} are the same origin",
@@ -667,16 +698,16 @@ def normalize_config(
         layers.append(layer)
     if errors and not lenient:
         if strict:
-            errors.extend(f"{message} (strict mode)" for _, message in problems)
+            errors.extend(f"{problem.message} (strict mode)" for problem in problems)
         raise CorsConfigurationError(errors)
     return layers, problems
 
 
 def report_problems(problems: Problems, *, strict: bool, seen: set[str]) -> None:
     """Warn about each problem not reported before; in strict mode raise them all at once."""
-    fresh = [(category, message) for category, message in problems if message not in seen]
+    fresh = [problem for problem in problems if problem.message not in seen]
     if strict and fresh:
-        raise CorsConfigurationError(f"{message} (strict mode)" for _, message in fresh)
+        raise CorsConfigurationError(f"{problem.message} (strict mode)" for problem in fresh)
     level = _caller_stacklevel()
     for category, message in fresh:
         seen.add(message)

@@ -46,6 +46,7 @@ from ._policy import (
     Grant,
     Layer,
     OriginPolicy,
+    Problem,
     Problems,
     Refusal,
     RefusalReason,
@@ -313,7 +314,7 @@ class CorsRouting:
             ):
                 self.report(
                     [
-                        (
+                        Problem(
                             CorsConfigurationWarning,
                             with_hint(
                                 f"{resource!r} was added after start-up and has an OPTIONS or "
