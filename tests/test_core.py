@@ -1,11 +1,12 @@
 """The pure policy core: origin and header-list parsing, policy matching, refusal texts.
 
-Everything here runs without aiohttp: ``aiohttp_cors._syntax`` (grammars) and
-``aiohttp_cors._policy`` (compiled policies, ``Grant``, ``Refusal``, the
-request-side helpers): aiohttp-cors 0.8.1's lookup by origin through layers, its output
-formats and refusal texts; the fixes in docs/migration.md that live here (1 ``Vary``,
-5 malformed origins, 6 ``null``, 7 methods, 8 normalised keys, 9 bounded parsing); the
-matching order of the new key syntax; and properties checked with hypothesis.
+Everything here runs without aiohttp: ``aiohttp_cors._origins`` (origin grammar),
+``aiohttp_cors._headers`` (header names and lists) and ``aiohttp_cors._policy``
+(compiled policies, ``Grant``, ``Refusal``): aiohttp-cors 0.8.1's lookup by origin
+through layers, its output formats and refusal texts; the fixes in docs/migration.md
+that live here (1 ``Vary``, 5 malformed origins, 6 ``null``, 7 methods, 8 normalised
+keys, 9 bounded parsing); the matching order of the new key syntax; and properties
+checked with hypothesis.
 HTTP behaviour (which layers a request gets, the preflight answer) is tested in
 ``test_preflight.py`` and ``test_behaviour.py``.
 """
@@ -29,29 +30,31 @@ from aiohttp_cors import (
     RefusalReason,
     ResourceOptions,
 )
-from aiohttp_cors._policy import (
+from aiohttp_cors._headers import (
     ACAC,
     ACAO,
     ACEH,
     MAX_REQUESTED_HEADERS,
+    exposable_header_names,
+    is_request_method,
+    merge_vary,
+    parse_requested_headers,
+    refused_header_names,
+)
+from aiohttp_cors._origins import (
+    MAX_ORIGIN_LENGTH,
+    normalize_configured_origin,
+    parse_request_origin,
+)
+from aiohttp_cors._policy import (
     Grant,
     Layer,
     OriginPolicy,
     Refusal,
     compile_policy,
-    exposable_header_names,
-    is_request_method,
-    merge_vary,
     normalize_config,
-    parse_requested_headers,
-    refused_header_names,
 )
 from aiohttp_cors._predicates import PredicateFailed, PredicateRunner
-from aiohttp_cors._syntax import (
-    MAX_ORIGIN_LENGTH,
-    normalize_configured_origin,
-    parse_request_origin,
-)
 
 ORIGIN = "https://app.example.com"
 TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

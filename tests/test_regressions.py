@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 import aiohttp_cors
 from aiohttp_cors import CorsConfigurationError, CorsViewMixin, ResourceOptions
+from aiohttp_cors._origins import normalize_configured_origin, parse_request_origin
 from aiohttp_cors._policy import Grant
-from aiohttp_cors._syntax import normalize_configured_origin, parse_request_origin
 
 ORIGIN = "https://spa.example"
 

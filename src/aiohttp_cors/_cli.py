@@ -37,18 +37,22 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute, MatchedSubAppResource
 
 from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
-from ._patterns import OriginGlob, parse_glob
-from ._policy import (
-    _FORBIDDEN_METHODS,
-    _FORBIDDEN_REQUEST_HEADERS,
-    _FORBIDDEN_REQUEST_PREFIXES,
+from ._headers import (
+    FORBIDDEN_METHODS,
+    FORBIDDEN_REQUEST_HEADERS,
+    FORBIDDEN_REQUEST_PREFIXES,
     SAFELISTED_METHODS,
-    Layer,
-    RefusalReason,
 )
+from ._origins import (
+    GlobIndex,
+    OriginGlob,
+    normalize_configured_origin,
+    parse_glob,
+    parse_request_origin,
+)
+from ._policy import Layer, RefusalReason
 from ._predicates import PredicateFailed, PredicateRunner, predicate_name
 from ._routing import CorsRouting, view_class
-from ._syntax import normalize_configured_origin, parse_request_origin
 from .cors_config import APP_CONFIG_KEY, CorsConfig
 from .mixin import CorsViewMixin
 from .resource_options import ResourceOptions
@@ -410,7 +414,7 @@ async def deciding_key(
         if isinstance(key, str):
             continue
         if isinstance(key, OriginGlob):
-            matched = key.matches(origin)
+            matched = GlobIndex([(key, True)]).match(origin) is not None
         elif isinstance(key, re.Pattern):
             matched = key.fullmatch(origin) is not None
         else:
@@ -646,7 +650,7 @@ def normalize_method(method: str) -> str:
 def is_forbidden_request_header(name: str) -> bool:
     """Fetch "forbidden request-header": a page can never set it (the browser does)."""
     upper = name.upper()
-    return upper in _FORBIDDEN_REQUEST_HEADERS or upper.startswith(_FORBIDDEN_REQUEST_PREFIXES)
+    return upper in FORBIDDEN_REQUEST_HEADERS or upper.startswith(FORBIDDEN_REQUEST_PREFIXES)
 
 
 def is_safelisted_header(name: str, value: str) -> bool:
@@ -880,7 +884,7 @@ def suggest_glob(origin: str) -> str | None:
     if glob is None:
         return None
     try:
-        return glob if parse_glob(glob).matches(origin) else None
+        return glob if GlobIndex([(parse_glob(glob), True)]).match(origin) else None
     except ValueError:
         return None
 
@@ -1640,7 +1644,7 @@ def parse_header(text: str) -> tuple[str, str]:
 
 async def _explain(args: argparse.Namespace) -> tuple[str, int]:
     method = normalize_method(args.method)
-    if method.upper() in _FORBIDDEN_METHODS:
+    if method.upper() in FORBIDDEN_METHODS:
         raise UsageError(f"browsers refuse to send {method} from a page (Fetch forbidden method)")
     if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", method):
         raise UsageError(f"{args.method!r} is not a method name")

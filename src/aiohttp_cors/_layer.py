@@ -21,7 +21,9 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from aiohttp.web_urldispatcher import MatchedSubAppResource
 
-from ._policy import Grant, OriginPolicy, RefusalReason, merge_vary
+from ._headers import merge_vary
+from ._origins import parse_request_origin
+from ._policy import Grant, OriginPolicy, RefusalReason
 from ._predicates import PredicateFailed
 from ._routing import (
     NOT_ENABLED,
@@ -30,7 +32,6 @@ from ._routing import (
     PreflightKey,
     PreflightResponse,
 )
-from ._syntax import parse_request_origin
 
 if TYPE_CHECKING:
     from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
@@ -156,10 +157,12 @@ class CorsLayer:
                     exact.decorate_actual(headers, origin)
                 elif len(origins) != 1 or parse_request_origin(origin) is None:
                     self._routing.count_refusal(RefusalReason.ORIGIN_MALFORMED, request)
-                elif policy.has_callables:
-                    await self._decorate_asking(request, headers, origin, policy)
                 else:
-                    self._decorate(request, headers, origin, policy.match(origin))
+                    found = policy.resolve(origin, self._routing.predicates.ask)
+                    if found is None or isinstance(found, Grant):
+                        self._decorate(request, headers, origin, found)
+                    else:
+                        await self._decorate_asking(request, headers, origin, found)
         _add_vary_origin(headers)
 
     async def _decorate_asking(
@@ -167,14 +170,13 @@ class CorsLayer:
         request: web.Request,
         headers: MutableMapping[str, str],
         origin: str,
-        policy: OriginPolicy,
+        pending: Awaitable[Grant | None],
     ) -> None:
-        """For policies with predicates: ask them (with their timeouts), then decorate."""
-        routing = self._routing
+        """Wait for the predicates a lookup had to ask (with their timeouts), then decorate."""
         try:
-            grant = await policy.lookup(origin, routing.predicates.ask)
+            grant = await pending
         except PredicateFailed:
-            routing.count_refusal(RefusalReason.PREDICATE_FAILED, request)
+            self._routing.count_refusal(RefusalReason.PREDICATE_FAILED, request)
         else:
             self._decorate(request, headers, origin, grant)
 

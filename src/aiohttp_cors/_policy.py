@@ -21,10 +21,8 @@ import re
 import sys
 import warnings
 from collections import ChainMap
-from collections.abc import Awaitable, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any, Callable, Union
-
-from multidict import istr
+from collections.abc import Awaitable, Mapping, MutableMapping, Sequence
+from typing import Any, Callable, NamedTuple, Union
 
 from ._errors import (
     CorsConfigurationError,
@@ -32,22 +30,48 @@ from ._errors import (
     CorsSecurityWarning,
     with_hint,
 )
-from ._patterns import GlobIndex, GlobTooBroad, OriginGlob, is_glob, parse_glob
-from ._syntax import is_token, normalize_configured_origin, parse_request_origin
+from ._headers import (
+    ACAC,
+    ACAH,
+    ACAM,
+    ACAO,
+    ACAPN,
+    ACEH,
+    ACMA,
+    FORBIDDEN_METHODS,
+    FORBIDDEN_REQUEST_HEADERS,
+    FORBIDDEN_REQUEST_PREFIXES,
+    FORBIDDEN_RESPONSE_HEADERS,
+    MAX_REQUESTED_HEADERS_LENGTH,
+    PREFLIGHT_VARY,
+    PREFLIGHT_VARY_PNA,
+    VARY,
+    exposable_header_names,
+    is_token,
+    parse_requested_headers,
+    refused_header_names,
+)
+from ._origins import (
+    GlobIndex,
+    GlobTooBroad,
+    OriginGlob,
+    is_glob,
+    normalize_configured_origin,
+    parse_glob,
+    parse_request_origin,
+)
 from .resource_options import ResourceOptions
 
 __all__ = [
     "Grant",
     "Layer",
     "OriginPolicy",
+    "Problem",
     "Problems",
     "Refusal",
     "RefusalReason",
     "compile_policy",
-    "exposable_header_names",
-    "merge_vary",
     "normalize_config",
-    "parse_requested_headers",
 ]
 
 OriginPredicate = Callable[[str], Union[bool, Awaitable[bool]]]
@@ -57,30 +81,11 @@ AskPredicate = Callable[[Any, str], Awaitable[bool]]
 #: ``"null"``, :class:`OriginGlob`, compiled regex or predicate) → options.
 Layer = Mapping[Any, ResourceOptions]
 
-SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
-# The names aiohttp-cors 0.8.1 left out of ``expose_headers="*"`` (the old CORS
-# spec's "simple response headers"), spelled as aiohttp spells them.
-_SIMPLE_RESPONSE_HEADERS = frozenset(
-    {"Cache-Control", "Content-Language", "Content-Type", "Expires", "Last-Modified", "Pragma"}
-)
+# Plain-http origins a network attacker cannot impersonate (credentials warning).
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-# Header names as multidict's case-insensitive strings: aiohttp's header maps
-# find them without case-folding again.
-ACAO = istr("Access-Control-Allow-Origin")
-ACAC = istr("Access-Control-Allow-Credentials")
-ACEH = istr("Access-Control-Expose-Headers")
-ACAM = istr("Access-Control-Allow-Methods")
-ACAH = istr("Access-Control-Allow-Headers")
-ACMA = istr("Access-Control-Max-Age")
-ACAPN = istr("Access-Control-Allow-Private-Network")
-#: The headers this package owns on actual responses.
-ACTUAL_RESPONSE_HEADERS = (ACAO, ACAC, ACEH)
-PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
-PREFLIGHT_VARY_PNA = PREFLIGHT_VARY + ", Access-Control-Request-Private-Network"
-
-#: Most names accepted in Access-Control-Request-Headers; browsers send a few dozen at most.
-MAX_REQUESTED_HEADERS = 256
+#: How much of an over-long Access-Control-Request-Headers a refusal text quotes.
+_SHOWN_NAMES_LENGTH = 100
 #: Longest request value quoted back in a refusal text.
 _MAX_SHOWN = 200
 
@@ -268,46 +273,69 @@ class OriginPolicy:
         self.ordered = tuple(ordered)
         self.has_callables = any(not isinstance(key, re.Pattern) for _, key, _ in ordered)
 
-    def match(self, origin: str) -> Grant | None:
-        """The Grant for a valid ``origin``, asking no predicates (policies without them)."""
+    def resolve(self, origin: str, ask: AskPredicate) -> Resolved:
+        """The Grant for a valid ``origin`` (``None`` if not allowed): ready at once, or an
+        awaitable from the first predicate that must be asked through ``ask`` on.
+
+        ``ask(predicate, origin)`` answers whether a predicate allows the origin
+        (the aiohttp layer adds timeouts and a memo); it may raise, and so does
+        awaiting the result. Order: the exact origin, then globs, compiled
+        regexes and predicates in the order configured, then ``"*"``.
+        """
         found = self.exact.get(origin)
         if found is not None:
             return found
         glob_hit = self.globs.match(origin) if self.globs is not None else None
-        for position, matcher, grant in self.ordered:
+        return self._scan(origin, ask, glob_hit, 0)
+
+    def _scan(
+        self, origin: str, ask: AskPredicate, glob_hit: tuple[int, Grant] | None, start: int
+    ) -> Resolved:
+        ordered = self.ordered
+        for index in range(start, len(ordered)):
+            position, matcher, grant = ordered[index]
             if glob_hit is not None and position > glob_hit[0]:
-                break
+                break  # a glob configured earlier matched
+            if not isinstance(matcher, re.Pattern):
+                return self._ask(origin, ask, glob_hit, index)
             if matcher.fullmatch(origin) is not None:
                 return grant
         if glob_hit is not None:
             return glob_hit[1]
         return self.wildcard if origin != "null" else None
 
-    async def lookup(self, origin: str, ask: AskPredicate) -> Grant | None:
-        """The Grant for a valid ``origin``; predicates are asked through ``ask``.
+    async def _ask(
+        self, origin: str, ask: AskPredicate, glob_hit: tuple[int, Grant] | None, index: int
+    ) -> Grant | None:
+        _, predicate, grant = self.ordered[index]
+        if await ask(predicate, origin):
+            return grant
+        return await settled(self._scan(origin, ask, glob_hit, index + 1))
 
-        ``ask(predicate, origin)`` answers whether the predicate allows the
-        origin (the aiohttp layer adds timeouts and a memo); it may raise, and
-        the lookup then raises the same exception.
-        """
-        if not self.has_callables:
-            return self.match(origin)
-        found = self.exact.get(origin)
-        if found is not None:
-            return found
-        glob_hit = self.globs.match(origin) if self.globs is not None else None
-        for position, matcher, grant in self.ordered:
-            if glob_hit is not None and position > glob_hit[0]:
-                break
-            if isinstance(matcher, re.Pattern):
-                if matcher.fullmatch(origin) is not None:
-                    return grant
-                continue
-            if await ask(matcher, origin):
-                return grant
-        if glob_hit is not None:
-            return glob_hit[1]
-        return self.wildcard if origin != "null" else None
+    async def lookup(self, origin: str, ask: AskPredicate) -> Grant | None:
+        """:meth:`resolve`, awaited."""
+        return await settled(self.resolve(origin, ask))
+
+    def match(self, origin: str) -> Grant | None:
+        """:meth:`resolve` for a policy without predicates (``has_callables`` false)."""
+        found = self.resolve(origin, _no_predicates)
+        if found is not None and not isinstance(found, Grant):
+            found.close()  # type: ignore[attr-defined]
+            raise TypeError("this policy asks predicates: use resolve() or lookup()")
+        return found
+
+
+#: What :meth:`OriginPolicy.resolve` gives: a Grant or ``None``, or an awaitable of one.
+Resolved = Union[Grant, None, Awaitable[Union[Grant, None]]]
+
+
+async def settled(found: Resolved) -> Grant | None:
+    """A resolved Grant (or ``None``), awaited if it is not ready yet."""
+    return found if found is None or isinstance(found, Grant) else await found
+
+
+async def _no_predicates(predicate: Any, origin: str) -> bool:
+    raise TypeError("this policy asks predicates")  # never awaited: see match()
 
 
 def compile_policy(layers: Sequence[Layer]) -> OriginPolicy:
@@ -315,43 +343,70 @@ def compile_policy(layers: Sequence[Layer]) -> OriginPolicy:
     return OriginPolicy(layers)
 
 
+# -- preflight steps (Fetch §4.8 "CORS-preflight fetch", after origin and method) ------
+
+
+def check_requested_headers(lines: Sequence[str], grant: Grant) -> list[str]:
+    """The names of Access-Control-Request-Headers, when ``grant`` allows them all.
+
+    More text than one header line can hold is refused without being parsed
+    or echoed. Raises :class:`Refusal` otherwise.
+    """
+    if sum(map(len, lines)) > MAX_REQUESTED_HEADERS_LENGTH:
+        head = lines[0][:_SHOWN_NAMES_LENGTH]
+        shown = parse_requested_headers([head.rpartition(",")[0] or head])
+        raise Refusal.headers_not_allowed([*shown, "..."])
+    names = parse_requested_headers(lines)
+    refused = refused_header_names(names, grant.headers)
+    if refused:
+        raise Refusal.headers_not_allowed(refused)
+    return names
+
+
+def check_private_network(lines: Sequence[str], grant: Grant, raw_origin: str) -> bool:
+    """Whether Private Network Access is requested (and allowed: else :class:`Refusal`)."""
+    requested = any(value.strip().lower() == "true" for value in lines)
+    if requested and not grant.private_network:
+        raise Refusal.private_network_not_allowed(raw_origin)
+    return requested
+
+
+def preflight_headers(
+    grant: Grant,
+    origin: str,
+    method: str,
+    names: Sequence[str],
+    private_network: bool,
+    *,
+    vary: bool,
+) -> list[tuple[str, str]]:
+    """The headers of a successful preflight answer, in 0.8.1's order and spelling."""
+    headers: list[tuple[str, str]] = [(ACAO, origin)]
+    if grant.credentials:
+        headers.append((ACAC, "true"))
+    if grant.max_age is not None:
+        headers.append((ACMA, grant.max_age))
+    headers.append((ACAM, method))
+    if names:
+        headers.append((ACAH, ",".join(names)))
+    if private_network:
+        headers.append((ACAPN, "true"))
+    if vary:
+        headers.append((VARY, PREFLIGHT_VARY_PNA if private_network else PREFLIGHT_VARY))
+    return headers
+
+
 # -- configuration checks -------------------------------------------------------------
 
-#: Problems found in a configuration: (warning category, message with a hint).
-Problems = list[tuple[type[Warning], str]]
+class Problem(NamedTuple):
+    """A setting that cannot work as written, or is dangerous: reported as a warning of
+    ``category`` (an error in strict mode), its message ending with the fix."""
 
-# Fetch "forbidden request-header": pages can never set these.
-_FORBIDDEN_REQUEST_HEADERS = frozenset(
-    {
-        "ACCEPT-CHARSET",
-        "ACCEPT-ENCODING",
-        "ACCESS-CONTROL-REQUEST-HEADERS",
-        "ACCESS-CONTROL-REQUEST-METHOD",
-        "CONNECTION",
-        "CONTENT-LENGTH",
-        "COOKIE",
-        "COOKIE2",
-        "DATE",
-        "DNT",
-        "EXPECT",
-        "HOST",
-        "KEEP-ALIVE",
-        "ORIGIN",
-        "REFERER",
-        "SET-COOKIE",
-        "TE",
-        "TRAILER",
-        "TRANSFER-ENCODING",
-        "UPGRADE",
-        "VIA",
-    }
-)
-_FORBIDDEN_REQUEST_PREFIXES = ("PROXY-", "SEC-", "ACCESS-CONTROL-REQUEST-")
-# Fetch "forbidden response-header name": scripts can never read these.
-_FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
-# Fetch "forbidden method": browsers refuse to send these.
-_FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})
+    category: type[Warning]
+    message: str
 
+
+Problems = list[Problem]
 
 def _option_problems(key: Any, options: ResourceOptions) -> Problems:
     """Settings of one options value that cannot work as written."""
@@ -361,7 +416,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
         for name in sorted(options.allow_headers):
             if name == "COOKIE":
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: allow_headers lists 'Cookie', which pages can never set "
@@ -372,11 +427,11 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                         ),
                     )
                 )
-            elif name in _FORBIDDEN_REQUEST_HEADERS or name.startswith(
-                _FORBIDDEN_REQUEST_PREFIXES
+            elif name in FORBIDDEN_REQUEST_HEADERS or name.startswith(
+                FORBIDDEN_REQUEST_PREFIXES
             ):
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: allow_headers lists {name!r}, a header browsers set "
@@ -389,7 +444,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
         value = getattr(options, field)
         if isinstance(value, frozenset) and "*" in value:
             problems.append(
-                (
+                Problem(
                     CorsConfigurationWarning,
                     with_hint(
                         f"{where}: '*' inside {field} is a literal name, not a wildcard",
@@ -399,9 +454,9 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
             )
     if options.expose_headers != "*":
         for name in sorted(options.expose_headers):
-            if name.lower() in _FORBIDDEN_RESPONSE_HEADERS:
+            if name.lower() in FORBIDDEN_RESPONSE_HEADERS:
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: expose_headers lists {name!r}, which scripts can never "
@@ -412,9 +467,9 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 )
     if isinstance(options.allow_methods, frozenset):
         for method in sorted(options.allow_methods):
-            if method in _FORBIDDEN_METHODS:
+            if method in FORBIDDEN_METHODS:
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: allow_methods lists {method!r}, a method browsers never "
@@ -425,7 +480,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
                 )
             elif method != "*" and not is_token(method):
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"{where}: allow_methods lists {method!r}, which is not a valid "
@@ -438,7 +493,7 @@ def _option_problems(key: Any, options: ResourceOptions) -> Problems:
         value = getattr(options, field)
         if isinstance(value, frozenset):
             problems.extend(
-                (
+                Problem(
                     CorsConfigurationWarning,
                     with_hint(
                         f"{where}: {field} lists {name!r}, which is not a valid header name "
@@ -457,7 +512,7 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         return []
     if key == "*":
         return [
-            (
+            Problem(
                 CorsSecurityWarning,
                 with_hint(
                     "origin '*' with allow_credentials=True lets every web site read "
@@ -476,7 +531,7 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         return []
     if scheme == "http" and host not in _LOOPBACK_HOSTS:
         return [
-            (
+            Problem(
                 CorsSecurityWarning,
                 with_hint(
                     f"origin {source!r} uses http:// with allow_credentials=True; a network "
@@ -502,7 +557,7 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
         if _looks_like_regex(key):
             # No origin or glob contains these; 0.8.1 kept such a key, never matching.
             problems.append(
-                (
+                Problem(
                     CorsConfigurationWarning,
                     with_hint(
                         f"origin key {key!r} looks like a regular expression, but a string key "
@@ -521,12 +576,12 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
             except ValueError as exc:
                 # 0.8.1 read "*" in a key literally (such a key never matched), so
                 # it is kept, never matching, with the glob problem as a warning.
-                problems.append((CorsConfigurationWarning, _never_matches(exc)))
+                problems.append(Problem(CorsConfigurationWarning, _never_matches(exc)))
                 return key
         try:
             return normalize_configured_origin(key)
         except ValueError as exc:
-            problems.append((CorsConfigurationWarning, _never_matches(exc)))
+            problems.append(Problem(CorsConfigurationWarning, _never_matches(exc)))
             return key
     if isinstance(key, re.Pattern):
         if not isinstance(key.pattern, str):
@@ -628,7 +683,7 @@ def normalize_config(
             if normalized in layer:
                 first = spelled[normalized]
                 problems.append(
-                    (
+                    Problem(
                         CorsConfigurationWarning,
                         with_hint(
                             f"origin keys {first!r} and {key!r} are the same origin",
@@ -643,16 +698,16 @@ def normalize_config(
         layers.append(layer)
     if errors and not lenient:
         if strict:
-            errors.extend(f"{message} (strict mode)" for _, message in problems)
+            errors.extend(f"{problem.message} (strict mode)" for problem in problems)
         raise CorsConfigurationError(errors)
     return layers, problems
 
 
 def report_problems(problems: Problems, *, strict: bool, seen: set[str]) -> None:
     """Warn about each problem not reported before; in strict mode raise them all at once."""
-    fresh = [(category, message) for category, message in problems if message not in seen]
+    fresh = [problem for problem in problems if problem.message not in seen]
     if strict and fresh:
-        raise CorsConfigurationError(f"{message} (strict mode)" for _, message in fresh)
+        raise CorsConfigurationError(f"{problem.message} (strict mode)" for problem in fresh)
     level = _caller_stacklevel()
     for category, message in fresh:
         seen.add(message)
@@ -668,76 +723,3 @@ def _caller_stacklevel() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
-
-
-# -- request-side helpers --------------------------------------------------------------
-
-
-def parse_requested_headers(lines: Sequence[str]) -> list[str]:
-    """Access-Control-Request-Headers as 0.8.1 read it: names upper-cased, empties dropped.
-
-    Several lines are joined with commas (RFC 9110 §5.3; 0.8.1 read only the
-    first). Duplicates are dropped, the request's order is kept.
-    """
-    joined = lines[0] if len(lines) == 1 else ",".join(lines)
-    names: dict[str, None] = {}
-    for item in joined.split(","):
-        name = item.strip(" \t").upper()
-        if name:
-            names[name] = None
-    return list(names)
-
-
-def refused_header_names(names: Sequence[str], allowed: Any) -> list[str]:
-    """The requested names a grant does not allow.
-
-    ``*`` is never granted (echoed, it would read as a wildcard), nor a name
-    with a character outside printable ASCII: it could not be copied into a
-    response header. Browsers send tokens only; 0.8.1 echoed any other
-    printable name, and so does this.
-    """
-    if len(names) > MAX_REQUESTED_HEADERS:
-        return list(names)
-    if allowed == "*":
-        return [n for n in names if n == "*" or not _printable(n)]
-    return [n for n in names if n not in allowed or n == "*" or not _printable(n)]
-
-
-def _printable(name: str) -> bool:
-    return name.isascii() and name.isprintable()
-
-
-def is_request_method(method: str) -> bool:
-    """Whether an Access-Control-Request-Method value may be echoed: a token, not ``*``."""
-    return method != "*" and is_token(method)
-
-
-def merge_vary(existing: str | None, name: str) -> str | None:
-    """The Vary value with ``name`` added, or ``None`` when nothing needs to change.
-
-    Merges case-insensitively without duplicates and leaves ``Vary: *``
-    alone: Vary is never overwritten (RFC 9110 §12.5.5).
-    """
-    if not existing:
-        return name
-    present = {item.strip().lower() for item in existing.split(",")}
-    if "*" in present:
-        return None
-    missing = [part for part in name.split(", ") if part.lower() not in present]
-    if not missing:
-        return None
-    return ", ".join([existing, *missing])
-
-
-def exposable_header_names(headers: Iterable[str]) -> str:
-    """The value 0.8.1 sent for ``expose_headers="*"``: the response's header names.
-
-    Every name the response has when it is prepared, spelled as set, minus the
-    old CORS spec's simple response headers (and the CORS headers being set).
-    0.8.1 used a set (a random order); the response's own order is kept here.
-    """
-    names: dict[str, None] = {}
-    for name in headers:
-        if name not in _SIMPLE_RESPONSE_HEADERS and name not in ACTUAL_RESPONSE_HEADERS:
-            names[name] = None
-    return ",".join(names)

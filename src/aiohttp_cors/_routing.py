@@ -31,43 +31,46 @@ from typing import Any, Union
 
 from aiohttp import hdrs, web
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
-from multidict import CIMultiDict, istr
+from multidict import CIMultiDict
 
 from ._cache import BoundedCache
 from ._errors import CorsConfigurationWarning, with_hint
-from ._policy import (
-    ACAC,
-    ACAH,
-    ACAM,
-    ACAO,
-    ACAPN,
-    ACMA,
-    PREFLIGHT_VARY,
-    PREFLIGHT_VARY_PNA,
+from ._headers import (
+    ACRPN,
     SAFELISTED_METHODS,
+    header_lines,
+    is_request_method,
+)
+from ._origins import parse_request_origin
+from ._policy import (
     Grant,
     Layer,
     OriginPolicy,
+    Problem,
     Problems,
     Refusal,
     RefusalReason,
+    check_private_network,
+    check_requested_headers,
     compile_policy,
-    is_request_method,
     normalize_config,
     parse_options,
-    parse_requested_headers,
-    refused_header_names,
+    preflight_headers,
     report_problems,
 )
 from ._predicates import PredicateFailed, PredicateRunner
-from ._syntax import parse_request_origin
 
-__all__ = ["NOT_ENABLED", "VARY_ONLY", "CorsRouting", "PreflightForbidden", "PreflightResponse"]
+__all__ = [
+    "NOT_ENABLED",
+    "ROUTING_KEY",
+    "VARY_ONLY",
+    "CorsRouting",
+    "PreflightForbidden",
+    "PreflightResponse",
+]
 
 logger = logging.getLogger("aiohttp_cors")
 
-# istr: aiohttp's header maps find it without case-folding it again.
-_ACRPN = istr("Access-Control-Request-Private-Network")
 _REFUSAL_PREFIX = "CORS preflight request failed: "
 #: Policies remembered per (route, method); aiohttp's routes and methods are few.
 _MAX_REMEMBERED = 4096
@@ -78,10 +81,6 @@ _ANSWERS_MAX_BYTES = 1 << 20
 _ENTRY_OVERHEAD = 400
 #: Longest request CORS headers (all four together) whose answer is remembered.
 _MAX_KEY_CHARS = 1024
-#: Longest Access-Control-Request-Headers accepted, all lines together: what one
-#: line can hold with aiohttp's default limits (0.8.1 read the first line only).
-MAX_REQUESTED_HEADERS_LENGTH = 8190
-_SHOWN_NAMES_LENGTH = 100
 #: Why an actual request got no CORS headers, for the DEBUG refusal line.
 _ACTUAL_REFUSALS = {
     RefusalReason.ORIGIN_MALFORMED: (
@@ -178,15 +177,6 @@ def view_class(handler: Any) -> type[web.View] | None:
     return None
 
 
-def header_lines(headers: Any, name: str) -> list[str]:
-    """Every line of a request header (a plain mapping, as tests pass, gives one at most)."""
-    getall = getattr(headers, "getall", None)
-    if getall is not None:
-        return list(getall(name, ()))
-    value = headers.get(name)
-    return [] if value is None else [value]
-
-
 def _preflight_key(headers: Any, route: AbstractRoute) -> PreflightKey:
     """What a remembered preflight answer is found by: the route and every line of the
     request's CORS headers, ``None`` between the headers (no header value is ``None``).
@@ -202,7 +192,7 @@ def _preflight_key(headers: Any, route: AbstractRoute) -> PreflightKey:
         None,
         *getall(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, ()),
         None,
-        *getall(_ACRPN, ()),
+        *getall(ACRPN, ()),
     )
 
 
@@ -221,10 +211,11 @@ def _storable_size(key: PreflightKey) -> int | None:
 class CorsRouting:
     """The registry behind ``cors.add()`` and the decisions made from it."""
 
-    def __init__(self, defaults: Mapping[Any, Any] | None, *, strict: bool = False) -> None:
-        from .mixin import CorsViewMixin  # the mixin finds this registry through the app
-
-        self._mixin = CorsViewMixin
+    def __init__(
+        self, defaults: Mapping[Any, Any] | None, *, view_base: type, strict: bool = False
+    ) -> None:
+        #: The base of the views whose CORS config comes from the view (``CorsViewMixin``).
+        self._mixin = view_base
         self.strict = strict
         self.all_routes = False
         self._reported: set[str] = set()
@@ -323,7 +314,7 @@ class CorsRouting:
             ):
                 self.report(
                     [
-                        (
+                        Problem(
                             CorsConfigurationWarning,
                             with_hint(
                                 f"{resource!r} was added after start-up and has an OPTIONS or "
@@ -662,36 +653,12 @@ class CorsRouting:
         if policy.empty:
             raise Refusal.no_origins()
         origin, grant = await self._grant(policy, origin, raw_origin)
-        requested = header_lines(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS)
-        if sum(map(len, requested)) > MAX_REQUESTED_HEADERS_LENGTH:
-            # More than one header line can hold: never echoed, never parsed.
-            head = requested[0][:_SHOWN_NAMES_LENGTH]
-            shown = parse_requested_headers([head.rpartition(",")[0] or head])
-            raise Refusal.headers_not_allowed([*shown, "..."])
-        names = parse_requested_headers(requested)
-        refused = refused_header_names(names, grant.headers)
-        if refused:
-            raise Refusal.headers_not_allowed(refused)
-        private_network = any(
-            value.strip().lower() == "true" for value in header_lines(headers, _ACRPN)
+        names = check_requested_headers(
+            header_lines(headers, hdrs.ACCESS_CONTROL_REQUEST_HEADERS), grant
         )
-        if private_network and not grant.private_network:
-            raise Refusal.private_network_not_allowed(raw_origin)
-        response = PreflightResponse()
-        out = response.headers
-        out[ACAO] = origin
-        if grant.credentials:
-            out[ACAC] = "true"
-        if grant.max_age is not None:
-            out[ACMA] = grant.max_age
-        out[ACAM] = method
-        if names:
-            out[ACAH] = ",".join(names)
-        if private_network:
-            out[ACAPN] = "true"
-        if vary:
-            out[hdrs.VARY] = PREFLIGHT_VARY_PNA if private_network else PREFLIGHT_VARY
-        return response, remember and not policy.has_callables
+        private_network = check_private_network(header_lines(headers, ACRPN), grant, raw_origin)
+        answer = preflight_headers(grant, origin, method, names, private_network, vary=vary)
+        return PreflightResponse(headers=answer), remember and not policy.has_callables
 
     async def _method_policy(
         self,
@@ -715,8 +682,11 @@ class CorsRouting:
             return self.defaults_policy, True
         if method not in SAFELISTED_METHODS and method not in entry.method_layers:
             resource_policy = self.compile((*entry.resource_layers, *self.defaults_layers))
-            grant = await self._grant_or_none(resource_policy, origin)
-            if grant is None or not grant.allows_method(method):
+            try:
+                _, grant = await self._grant(resource_policy, origin, raw_origin)
+            except Refusal:
+                raise Refusal.method_not_allowed(method, raw_origin) from None
+            if not grant.allows_method(method):
                 raise Refusal.method_not_allowed(method, raw_origin)
         own = entry.method_layers.get(method, ())
         return self.compile((*own, *entry.resource_layers, *self.defaults_layers)), True
@@ -769,14 +739,6 @@ class CorsRouting:
         if grant is None:
             raise Refusal.origin_not_allowed(raw_origin, RefusalReason.ORIGIN_NOT_ALLOWED)
         return origin, grant
-
-    async def _grant_or_none(self, policy: OriginPolicy, origin: str | None) -> Grant | None:
-        if origin is None:
-            return None
-        try:
-            return await policy.lookup(origin, self.predicates.ask)
-        except PredicateFailed:
-            return None
 
     def _refused(self, request: web.Request, refusal: Refusal, *, vary: bool) -> PreflightForbidden:
         self.count_refusal(refusal.code, request, refusal)
@@ -852,3 +814,7 @@ class CorsRouting:
                 "evictions": self.answers.evictions,
             },
         }
+
+
+#: Where ``setup()`` puts the application's registry, for its views to find.
+ROUTING_KEY: web.AppKey[CorsRouting] = web.AppKey("aiohttp_cors.routing", CorsRouting)

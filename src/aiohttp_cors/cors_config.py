@@ -10,7 +10,7 @@ from aiohttp import web
 from ._errors import CorsConfigurationError, CorsConfigurationWarning, with_hint
 from ._layer import CorsLayer
 from ._predicates import DEFAULT_TIMEOUT
-from ._routing import CorsRouting
+from ._routing import ROUTING_KEY, CorsRouting
 from ._types import CorsMapping
 from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter, warn_webview
 
@@ -56,8 +56,6 @@ class CorsConfig:
         router_adapter.routing.predicates.timeout = predicate_timeout
         self._app = app
         self._router_adapter = router_adapter
-        #: ``defaults`` as given, with mapping-form options turned into ResourceOptions.
-        self.defaults: dict[Any, Any] = router_adapter.routing.defaults
         #: The middleware and hooks (0.8.1 kept its router adapter here too).
         self._cors_impl = CorsLayer(router_adapter)
         app.middlewares.insert(0, self._cors_impl.middleware)
@@ -83,6 +81,19 @@ class CorsConfig:
             routing_entity, {} if config is None else config
         )
         return routing_entity
+
+    @property
+    def defaults(self) -> dict[Any, Any]:
+        """``defaults`` as given, with mapping-form options turned into ResourceOptions.
+
+        Views read it on each request (0.8.1's ``get_request_config``), so
+        assigning another mapping here changes what views answer, as in 0.8.1.
+        """
+        return self._router_adapter.routing.defaults
+
+    @defaults.setter
+    def defaults(self, value: dict[Any, Any]) -> None:
+        self._router_adapter.routing.defaults = value
 
     @property
     def _routing(self) -> CorsRouting:
@@ -143,4 +154,5 @@ def setup(
         predicate_timeout=predicate_timeout,
     )
     app[APP_CONFIG_KEY] = cors
+    app[ROUTING_KEY] = cors._routing
     return cors

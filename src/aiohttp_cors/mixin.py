@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 from aiohttp import web
 
+from ._routing import ROUTING_KEY, CorsRouting
 from ._types import CorsMapping
 from .preflight_handler import _PreflightHandler
-
-if TYPE_CHECKING:
-    from .cors_config import CorsConfig
 
 __all__ = ["CorsViewMixin", "custom_cors"]
 
@@ -38,18 +36,18 @@ def custom_cors(config: CorsMapping) -> Callable[[_F], _F]:
     return decorate
 
 
-def _find_cors(request: Any) -> CorsConfig:
-    """The ``CorsConfig`` serving ``request``: its own application's, else a parent's."""
-    from .cors_config import APP_CONFIG_KEY
-
+def _find_routing(request: Any) -> CorsRouting:
+    """The registry of the ``setup()`` serving ``request``: its own application's, else a
+    parent's."""
     try:
-        return request.app[APP_CONFIG_KEY]  # type: ignore[no-any-return]
+        return request.app[ROUTING_KEY]  # type: ignore[no-any-return]
     except KeyError:
         pass
     # Views in sub-applications find the setup() of a parent application.
     config_dict = getattr(request, "config_dict", None)
-    if isinstance(config_dict, Mapping) and APP_CONFIG_KEY in config_dict:
-        return config_dict[APP_CONFIG_KEY]  # type: ignore[no-any-return]
+    if isinstance(config_dict, Mapping) and ROUTING_KEY in config_dict:
+        routing: CorsRouting = config_dict[ROUTING_KEY]
+        return routing
     raise ValueError("aiohttp-cors is not configured: call aiohttp_cors.setup(app) first")
 
 
@@ -70,13 +68,13 @@ class CorsViewMixin(_PreflightHandler):
         Raises ``KeyError`` when the view does not implement the method and
         ``ValueError`` when no ``setup()`` serves the request, as 0.8.1 did.
         """
-        cors = _find_cors(request)
+        routing = _find_routing(request)
         method = getattr(cls, request_method.lower(), None)
         if not method:
             raise KeyError(request_method)
         custom = getattr(method, f"{request_method.lower()}_cors_config", None) or {}
         class_config = dict(cls.cors_config or {})
-        return collections.ChainMap(dict(custom), class_config, cors.defaults)
+        return collections.ChainMap(dict(custom), class_config, routing.defaults)
 
     async def _get_config(
         self, request: web.Request, origin: str, request_method: str
@@ -91,5 +89,5 @@ class CorsViewMixin(_PreflightHandler):
         made, so this sees the others.
         """
         request: web.Request = getattr(self, "request")  # noqa: B009 (set by web.View)
-        routing = _find_cors(request)._router_adapter.routing
+        routing = _find_routing(request)
         return await routing.view_preflight(request, type(self))

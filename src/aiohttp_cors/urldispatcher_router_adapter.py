@@ -17,6 +17,7 @@ from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute
 
 from ._routing import CorsRouting, ResourceEntry, view_class
 from .abc import AbstractRouterAdapter
+from .mixin import CorsViewMixin
 
 __all__ = ["ResourcesUrlDispatcherRouterAdapter"]
 
@@ -33,7 +34,7 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
         self, router: web.UrlDispatcher, defaults: Mapping[Any, Any] | None, *, strict: bool = False
     ) -> None:
         self._router = router
-        self.routing = CorsRouting(defaults, strict=strict)
+        self.routing = CorsRouting(defaults, view_base=CorsViewMixin, strict=strict)
 
     @property
     def _default_config(self) -> dict[Any, Any]:

@@ -1,8 +1,8 @@
 """Servers for the browser suite: a page origin and a CORS-enabled API origin.
 
 Both aiohttp applications run in a background thread with an event loop of
-their own, so that the tests themselves can drive Chromium through the
-*synchronous* Playwright API (which refuses to run inside a running loop).
+their own, so that the tests themselves can drive the browsers synchronously
+(Playwright's sync API refuses to run inside a running loop).
 
 Every API handler records the requests it actually served (method, case id,
 a few headers) so that tests can assert that a refused preflight kept the
@@ -35,7 +35,7 @@ PAGE_HTML = """<!doctype html>
 <body><p id="probe">CORS probe page served by the page origin.</p></body></html>
 """
 
-# Names the resolver rule of the browser maps to 127.0.0.1 (MAP *.test ...).
+# Names every engine resolves to 127.0.0.1 (see TEST_HOSTS and _engines.py).
 PAGE_HOST = "page.test"
 SUB_PAGE_HOST = "sub.page.test"
 APP1_PAGE_HOST = "app1.page.test"
@@ -49,6 +49,21 @@ API_HOST = "api.test"
 # never receive a cookie here.  Cases that need a cookie to arrive use this
 # host: the request is still cross-origin, so the full CORS algorithm applies.
 SAME_SITE_API_HOST = "api.page.test"
+# The demo page's host (test_demo.py).
+DEMO_PAGE_HOST = "demo.test"
+# Every name above: each engine resolves exactly these to 127.0.0.1
+# ("elsewhere.test" is only ever a configured origin, never visited).
+TEST_HOSTS = (
+    PAGE_HOST,
+    SUB_PAGE_HOST,
+    APP1_PAGE_HOST,
+    APPX_PAGE_HOST,
+    DEFAULTS_PAGE_HOST,
+    OTHER_HOST,
+    API_HOST,
+    SAME_SITE_API_HOST,
+    DEMO_PAGE_HOST,
+)
 
 GLOB_ORIGIN_KEY = "http://*.page.test:*"
 REGEX_ORIGIN_PATTERN = r"http://app[0-9]\.page\.test:\d+"
@@ -134,6 +149,7 @@ _RECORDED_REQUEST_HEADERS = (
     "Cookie",
     "Authorization",
     "X-Token",
+    "Access-Control-Request-Private-Network",
 )
 
 
@@ -181,11 +197,21 @@ def origin(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+# The page at this path asks to be treated as if it came from the public
+# internet (CSP "treat-as-public-address", from the Private Network Access
+# draft), while every server here is on loopback: the set-up of a public page
+# reaching a local server, without leaving 127.0.0.1.
+PUBLIC_PAGE_PATH = "/public"
+
+
 def build_page_app() -> web.Application:
     """The page origin: serves one tiny HTML document at every path."""
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(text=PAGE_HTML, content_type="text/html")
+        headers = {}
+        if request.path == PUBLIC_PAGE_PATH:
+            headers["Content-Security-Policy"] = "treat-as-public-address"
+        return web.Response(text=PAGE_HTML, content_type="text/html", headers=headers)
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", page)
@@ -471,7 +497,54 @@ def _build_api_app(page_port: int, static_dir: str) -> web.Application:
     except (ValueError, TypeError) as exc:
         state.unsupported["regex"] = repr(exc)
 
+    # --- engine differences (test_engine_differences.py) ---------------------
+    # A long Access-Control-Max-Age: each engine caps it (Chromium 7200 s,
+    # Firefox 86400 s, WebKit 600 s).
+    cors.add(
+        app.router.add_put("/max-age-long", echo),
+        {page_origin: ro(allow_headers=("X-Token",), max_age=LONG_MAX_AGE)},
+    )
+    # Private Network Access: the route answers PNA preflights, should an
+    # engine send one.
+    with state.configuring("private-network"):
+        cors.add(
+            app.router.add_get("/private-network", text_handler("pna-ok")),
+            {page_origin: ro(allow_private_network=True)},
+        )
+    # "localhost" is an origin of its own, not an alias of 127.0.0.1.
+    cors.add(
+        app.router.add_get("/localhost-only", text_handler("localhost-ok")),
+        {origin("localhost", page_port): ro()},
+    )
+
     # Registered after aiohttp_cors.setup(): sees the headers the package added.
+    app.on_response_prepare.append(_record_exchange)
+    return app
+
+
+LONG_MAX_AGE = 86400
+
+
+def build_raw_app(state: ApiState) -> web.Application:
+    """A server without aiohttp_cors whose CORS headers are written by hand.
+
+    It pins down how each engine treats answers the package deliberately never
+    gives (a literal ``Access-Control-Allow-Headers: *``), so the reasons for
+    the package's choices stay checked against real browsers.  Its requests
+    are recorded in the API's ``state``.
+    """
+
+    async def literal_star(request: web.Request) -> web.Response:
+        _record_hit(request)
+        headers = {"Access-Control-Allow-Origin": request.headers.get("Origin", "")}
+        if request.method == "OPTIONS":
+            headers["Access-Control-Allow-Methods"] = "GET, PUT"
+            headers["Access-Control-Allow-Headers"] = "*"
+        return web.Response(text="raw-ok", headers=headers)
+
+    app = web.Application()
+    app[STATE_KEY] = state
+    app.router.add_route("*", "/acah-star", literal_star)
     app.on_response_prepare.append(_record_exchange)
     return app
 
@@ -515,12 +588,17 @@ class Servers:
     page_port: int
     api_port: int
     api_state: ApiState
+    raw_port: int
 
     def page_origin(self, host: str = PAGE_HOST) -> str:
         return origin(host, self.page_port)
 
     def api_origin(self, host: str = API_HOST) -> str:
         return origin(host, self.api_port)
+
+    def raw_origin(self, host: str = API_HOST) -> str:
+        """The origin of the server without aiohttp_cors (``build_raw_app``)."""
+        return origin(host, self.raw_port)
 
 
 async def _start_site(app: web.Application, sock: socket.socket) -> web.AppRunner:
@@ -535,8 +613,10 @@ def running_servers() -> Iterator[Servers]:
     """Start page + API servers on free loopback ports for the duration."""
     page_sock = bind_free_socket()
     api_sock = bind_free_socket()
+    raw_sock = bind_free_socket()
     page_port = page_sock.getsockname()[1]
     api_port = api_sock.getsockname()[1]
+    raw_port = raw_sock.getsockname()[1]
     background = BackgroundLoop()
     runners: list[web.AppRunner] = []
     static_dir = tempfile.TemporaryDirectory(prefix="aiohttp-cors-static-")
@@ -548,10 +628,11 @@ def running_servers() -> Iterator[Servers]:
             api_app = build_api_app(page_port, static_dir.name)
             runners.append(await _start_site(build_page_app(), page_sock))
             runners.append(await _start_site(api_app, api_sock))
+            runners.append(await _start_site(build_raw_app(api_app[STATE_KEY]), raw_sock))
             return api_app[STATE_KEY]
 
         state = background.call(start())
-        yield Servers(page_port=page_port, api_port=api_port, api_state=state)
+        yield Servers(page_port=page_port, api_port=api_port, api_state=state, raw_port=raw_port)
     finally:
 
         async def stop() -> None:
@@ -565,3 +646,4 @@ def running_servers() -> Iterator[Servers]:
             static_dir.cleanup()
             page_sock.close()
             api_sock.close()
+            raw_sock.close()

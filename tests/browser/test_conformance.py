@@ -1,11 +1,13 @@
 """What a real browser lets a page on another origin read, case by case.
 
-Each test loads the probe page from ``http://page.test:<port>`` and runs
-``fetch()`` against the aiohttp_cors-enabled API on ``http://api.test:<port>``
-(or ``http://api.page.test:<port>`` when a cookie must arrive, see
+Each test runs in Chromium, Firefox ESR and WebKitGTK (see ``conftest.py``):
+it loads the probe page from ``http://page.test:<port>`` and runs ``fetch()``
+against the aiohttp_cors-enabled API on ``http://api.test:<port>`` (or
+``http://api.page.test:<port>`` when a cookie must arrive, see
 ``_servers.py``), then asserts what the page could and could not observe.
-Every request uses a URL never used before, so Chromium's preflight cache
-cannot hide a broken preflight answer.
+Where the engines differ, the expectation is looked up per engine in a table
+that cites the engine's source or documentation.  Every request uses a URL
+never used before, so no preflight cache can hide a broken preflight answer.
 """
 
 from __future__ import annotations
@@ -106,9 +108,7 @@ def test_wildcard_origin_without_allow_credentials_refuses_credentialed_fetch(
 
 
 def test_wildcard_origin_with_allow_credentials(probe: Probe) -> None:
-    probe.context.add_cookies(
-        [{"name": "w", "value": "1", "domain": SAME_SITE_API_HOST, "path": "/", "sameSite": "Lax"}]
-    )
+    probe.add_cookie("w", "1", SAME_SITE_API_HOST)
     url, case = probe.url("/wildcard-cred", host=SAME_SITE_API_HOST)
     result = probe.fetch(url, credentials="include")
     probe.assert_allowed(result, case)
@@ -118,6 +118,21 @@ def test_wildcard_origin_with_allow_credentials(probe: Probe) -> None:
 # --------------------------------------------------------------------------
 # credentials
 # --------------------------------------------------------------------------
+
+
+# Whether the engine stores a host-only cookie that a credentialed fetch's
+# response from api.page.test sets while the page is on page.test (same site,
+# another host):
+STORES_COOKIE_FROM_OTHER_HOST = {
+    "chromium": True,
+    # Same site, so Total Cookie Protection keeps it in the page's jar.
+    "firefox": True,
+    # WebKitGTK's default cookie policy is "no third party": "Accept only
+    # cookies set by the main document loaded"
+    # (https://webkitgtk.org/reference/webkit2gtk/stable/enum.CookieAcceptPolicy.html),
+    # and a host-only cookie for api.page.test is none of page.test's.
+    "webkit": False,
+}
 
 
 def test_credentialed_fetch_allowed_and_cookie_arrives(probe: Probe) -> None:
@@ -130,7 +145,8 @@ def test_credentialed_fetch_allowed_and_cookie_arrives(probe: Probe) -> None:
     result = probe.fetch(url, credentials="include")
     probe.assert_allowed(result, case)
     seen = json.loads(result["body"])
-    assert seen["cookies"].get(LOGIN_COOKIE) == "v42", probe.explain(case, result)
+    expected = "v42" if STORES_COOKIE_FROM_OTHER_HOST[probe.engine] else None
+    assert seen["cookies"].get(LOGIN_COOKIE) == expected, probe.explain(case, result)
 
 
 def test_credentialed_fetch_denied_without_allow_credentials(probe: Probe) -> None:
@@ -202,8 +218,9 @@ def test_preflight_refused_header_not_allowed(probe: Probe, method: str) -> None
 
 
 def test_max_age_zero_disables_preflight_cache(probe: Probe) -> None:
-    # Without Access-Control-Max-Age Chromium caches a preflight for 5 s;
-    # "Access-Control-Max-Age: 0" must make it ask again.
+    # Without Access-Control-Max-Age, Fetch caches a preflight for 5 s
+    # ("CORS-preflight fetch", step "max-age"); "Access-Control-Max-Age: 0"
+    # must make every engine ask again.
     url, case = probe.url("/pf/max-age-0")
     for _ in range(2):
         result = probe.fetch(url, method="PUT", headers={"X-Token": "t-7"}, body="x")
@@ -334,6 +351,19 @@ def test_any_method_route_without_allow_methods(
         assert probe.actual_requests(case) == [], probe.explain(case, result)
 
 
+# Whether the engine, as the suite runs it, has an HTTP cache to revalidate
+# the second request from (If-None-Match, answered 304):
+HAS_HTTP_CACHE = {
+    "chromium": True,
+    "firefox": True,
+    # MiniBrowser under WebDriver uses an ephemeral website data manager
+    # (Tools/MiniBrowser/gtk/main.c: "privateMode || automationMode"), and
+    # WebKit opens its HTTP cache for persistent sessions only
+    # (Source/WebKit/NetworkProcess/NetworkSession.cpp): both requests are full.
+    "webkit": False,
+}
+
+
 def test_conditional_revalidation_304_keeps_response_readable(probe: Probe) -> None:
     url, case = probe.url("/etag")
     first = probe.fetch(url, read_headers=("X-Version",))
@@ -344,7 +374,8 @@ def test_conditional_revalidation_304_keeps_response_readable(probe: Probe) -> N
     assert second["body"] == "cached-body"
     assert second["headers"]["X-Version"] == "v1", probe.explain(case, second)
     statuses = [e.status for e in probe.servers.api_state.exchanges_for(case)]
-    assert statuses == [200, 304], probe.explain(case, second)
+    expected = [200, 304] if HAS_HTTP_CACHE[probe.engine] else [200, 200]
+    assert statuses == expected, probe.explain(case, second)
 
 
 # --------------------------------------------------------------------------
@@ -470,17 +501,7 @@ def test_streamed_response_readable(probe: Probe) -> None:
 def test_preflight_passes_auth_middleware_and_request_carries_cookie(
     probe: Probe, prefix: str
 ) -> None:
-    probe.context.add_cookies(
-        [
-            {
-                "name": SESSION_COOKIE,
-                "value": "ok",
-                "domain": SAME_SITE_API_HOST,
-                "path": "/",
-                "sameSite": "Lax",
-            }
-        ]
-    )
+    probe.add_cookie(SESSION_COOKIE, "ok", SAME_SITE_API_HOST)
     url, case = probe.url(f"{prefix}/profile", host=SAME_SITE_API_HOST)
     result = probe.fetch(
         url, method="PUT", credentials="include", headers={"X-Token": "t-auth"}, body="x"

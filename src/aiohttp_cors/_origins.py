@@ -1,25 +1,34 @@
-"""Safe origin glob patterns for CORS configuration keys.
+"""Origins: the one grammar for request origins, configured origins and origin globs.
 
-aiohttp-cors 0.8.1 only knew exact origins and ``"*"``.  People who needed
-"all my subdomains" wrote prefix/suffix regexes or ``origin.endswith(...)``
-checks, which is how most CORS bypasses happen (``evil-example.com`` passes
-``endswith("example.com")``; ``example.com.evil.net`` passes an unanchored
-regex).  This module offers a deliberately tiny glob language instead:
+- :func:`parse_request_origin` accepts what browsers send (a canonical
+  serialized origin, or ``null``) and nothing else: a malformed Origin is never
+  looked up or reflected.
+- :func:`normalize_configured_origin` turns an origin written in
+  configuration into that canonical form, or says what is wrong with it.
+- Globs (:func:`parse_glob`, :class:`GlobIndex`). aiohttp-cors 0.8.1 only
+  knew exact origins and ``"*"``; people who needed "all my subdomains" wrote
+  prefix/suffix regexes or ``origin.endswith(...)`` checks, which is how most
+  CORS bypasses happen (``evil-example.com`` passes ``endswith("example.com")``;
+  ``example.com.evil.net`` passes an unanchored regex). Globs are a deliberately
+  tiny language instead:
 
-* ``https://*.example.com`` -- one or more whole DNS labels in front of
-  ``.example.com`` (never the apex, never a look-alike host);
-* ``http://localhost:*`` -- that exact host on any port, including the
-  scheme's default port;
-* ``https://*.example.com:*`` and ``https://*.example.com:8443`` -- both.
+  * ``https://*.example.com`` -- one or more whole DNS labels in front of
+    ``.example.com`` (never the apex, never a look-alike host);
+  * ``http://localhost:*`` -- that exact host on any port, including the
+    scheme's default port;
+  * ``https://*.example.com:*`` and ``https://*.example.com:8443`` -- both.
 
-Everything else containing ``*`` is refused at configuration time with a
-message that names the pattern and says what to write instead.
+  Everything else containing ``*`` is refused at configuration time with a
+  message that names the pattern and says what to write instead.
 
-All globs of one policy are compiled into a :class:`GlobIndex`, whose lookup
-cost depends on the number of labels of the request host, not on the number
-of patterns (a policy may list thousands of them).
+  All globs of one policy are compiled into a :class:`GlobIndex`, whose lookup
+  cost depends on the number of labels of the request host, not on the number
+  of patterns (a policy may list thousands of them).
 
-This module is pure: it does not import aiohttp.
+Everything here is pure (no aiohttp) and bounded: inputs longer than the
+limits below are rejected before any per-character work, so hostile headers
+cost linear time at most, however large the request (aiohttp-cors 0.8.1 put
+no bound on them).
 """
 
 from __future__ import annotations
@@ -31,30 +40,268 @@ from dataclasses import dataclass
 from typing import Generic, NoReturn, TypeVar
 
 from ._errors import HintedValueError
-from ._syntax import is_dns_host, is_port, serialize_ipv6
 
-__all__ = ["GlobIndex", "GlobTooBroad", "OriginGlob", "is_glob", "parse_glob"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "MAX_ORIGIN_LENGTH",
+    "GlobIndex",
+    "GlobTooBroad",
+    "OriginGlob",
+    "is_dns_host",
+    "is_glob",
+    "is_port",
+    "normalize_configured_origin",
+    "parse_glob",
+    "parse_request_origin",
+    "serialize_ipv6",
+]
 
-T = TypeVar("T")
+#: Longest Origin we consider: a 253-character host, a long scheme and a port fit.
+MAX_ORIGIN_LENGTH = 320
 
-# Default ports are never part of a serialized origin (the Fetch standard /
-# WHATWG URL serializer drops them), so ':443' on an https glob is the same
-# as no port at all.  Only http and https are supported: other schemes either
-# have opaque ("null") origins or are not something a CORS policy deals with.
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
-
+# Pieces of a canonical serialized origin as browsers send it (Fetch "Origin"
+# ABNF, URL standard serialization): lowercase scheme and host, no default port,
+# nothing after the authority. Character classes are checked with str.strip():
+# a string is made only of ``chars`` exactly when stripping them leaves nothing
+# (one linear C loop, much cheaper per request than a regex).
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_DIGITS = "0123456789"
+_SCHEME_CHARS = _LOWER + _DIGITS + "+.-"
+_HOST_CHARS = _LOWER + _DIGITS + "_.-"  # URL hosts may hold "_"
+_LDH_CHARS = _LOWER + _DIGITS + ".-"
+DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 # RFC 1035 / RFC 1123: a host name is at most 253 characters (without the
 # trailing dot), which also bounds it to 127 labels.  Checking the length
 # first bounds every bit of per-label work done on a request.
-_MAX_HOST_LENGTH = 253
+MAX_HOST_LENGTH = 253
+# Characters on which the stdlib 'idna' codec (IDNA 2003) and browsers
+# (UTS #46, non-transitional) disagree: IDNA 2003 maps them away, browsers
+# keep them, so a key using them would silently never match: refused instead.
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")  # ß, final sigma, ZWNJ, ZWJ
+
+
+def is_port(text: str) -> bool:
+    """Whether ``text`` is a port as origins serialize it: 1-65535, no leading zero."""
+    return 0 < len(text) <= 5 and not text.strip(_DIGITS) and text[0] != "0" and int(text) <= 65535
+
+
+def _labels_ok(host: str) -> bool:
+    """Dot-separated labels, none empty, none starting or ending with "-", at most 63 long."""
+    return (
+        host[0] not in ".-"
+        and host[-1] not in ".-"
+        and ".." not in host
+        and ".-" not in host
+        and "-." not in host
+        and (len(host) <= 63 or max(map(len, host.split("."))) <= 63)
+    )
+
+
+def is_dns_host(host: str) -> bool:
+    """Whether ``host`` is a lowercase LDH domain name (letters, digits, hyphens)."""
+    return 0 < len(host) <= MAX_HOST_LENGTH and not host.strip(_LDH_CHARS) and _labels_ok(host)
+
+
+def parse_request_origin(value: str) -> str | None:
+    """Return ``value`` if it is a canonical serialized origin or ``"null"``, else ``None``.
+
+    Browsers only ever send canonical origins, so anything else (whitespace,
+    a path, userinfo, upper case, a default port, a list) is treated as hostile
+    and never reflected: echoing unvalidated values is how header injection and
+    cache poisoning start (Fetch, the ``Origin`` header's syntax).
+    """
+    if len(value) > MAX_ORIGIN_LENGTH:
+        return None
+    if value == "null":
+        return value
+    scheme, sep, rest = value.partition("://")
+    if not sep or not scheme or scheme[0] not in _LOWER or scheme.strip(_SCHEME_CHARS):
+        return None
+    if rest[:1] == "[":
+        host, bracket, tail = rest.partition("]")
+        if not bracket or _canonical_ipv6(host[1:]) != host[1:]:
+            return None
+    else:
+        host, colon, port = rest.partition(":")
+        tail = colon + port
+        # A fully qualified host keeps its trailing dot in the URL standard's
+        # serialization ("https://a.example."): a distinct, valid origin.
+        if host.endswith("."):
+            host = host[:-1]
+        # The URL standard's host parser does not apply DNS length or hyphen rules
+        # (UTS #46 with CheckHyphens and VerifyDnsLength off): "foo-.example" and
+        # long labels are hosts browsers send. Only empty labels never occur.
+        if not host or host.strip(_HOST_CHARS) or "." in (host[0], host[-1]) or ".." in host:
+            return None
+        if host[-1].isdigit() and host.rpartition(".")[2].isdigit() and not _is_dotted_quad(host):
+            return None  # browsers send such hosts as IPv4 dotted quads ("http://0" → 0.0.0.0)
+    if tail:
+        port = tail[1:]
+        # Port 0 is a valid URL port, so it can appear in a serialized origin.
+        valid = port == "0" or is_port(port)
+        if tail[0] != ":" or not valid or DEFAULT_PORTS.get(scheme) == port:
+            return None
+    return value
+
+
+def _is_dotted_quad(host: str) -> bool:
+    try:
+        return str(ipaddress.IPv4Address(host)) == host
+    except ValueError:
+        return False
+
+
+def _canonical_ipv6(text: str) -> str | None:
+    """The form browsers serialize an IPv6 address in, or ``None`` if invalid."""
+    try:
+        return serialize_ipv6(ipaddress.IPv6Address(text).packed)
+    except ValueError:
+        return None
+
+
+def serialize_ipv6(packed: bytes) -> str:
+    """Serialize an IPv6 address like the URL standard (and RFC 5952) does.
+
+    Hex without leading zeros, the first longest run of two or more zero
+    pieces compressed to '::', never a dotted IPv4 tail.  Done by hand
+    because ``str(IPv6Address)`` has changed across Python versions for
+    IPv4-mapped addresses.
+    """
+    pieces = [int.from_bytes(packed[i : i + 2], "big") for i in range(0, 16, 2)]
+    best_start, best_len = -1, 1
+    i = 0
+    while i < 8:
+        if pieces[i]:
+            i += 1
+            continue
+        j = i
+        while j < 8 and not pieces[j]:
+            j += 1
+        if j - i > best_len:
+            best_start, best_len = i, j - i
+        i = j
+    if best_start < 0:
+        return ":".join(f"{p:x}" for p in pieces)
+    head = ":".join(f"{p:x}" for p in pieces[:best_start])
+    tail = ":".join(f"{p:x}" for p in pieces[best_start + best_len :])
+    return f"{head}::{tail}"
+
+
+def normalize_configured_origin(value: str) -> str:
+    """Canonicalise an origin from configuration, or raise ``ValueError`` with a hint.
+
+    Lowercases scheme and host, converts international host names to punycode
+    (IDNA) and removes the scheme's default port, so that configured origins
+    compare equal to what browsers send.
+    """
+    if value == "null":
+        return value
+    if value != value.strip() or any(c.isspace() or ord(c) < 0x20 for c in value):
+        raise HintedValueError(
+            f"origin {value!r} contains white space or control characters", "remove them"
+        )
+    scheme, sep, rest = value.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
+        raise HintedValueError(
+            f"origin {value!r} has no scheme",
+            "write it as a browser sends it, e.g. 'https://example.com'",
+        )
+    scheme = scheme.lower()
+    if rest.endswith("/") and rest.count("/") == 1:
+        rest = rest[:-1]  # "https://a.example/" is how URLs print; the origin has no "/"
+    for char, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment"), ("@", "userinfo")):
+        if char in rest:
+            hint = (
+                "remove the trailing '/'"
+                if rest.endswith("/") and rest.count("/") == 1
+                else "remove it: an origin is only scheme://host[:port]"
+            )
+            raise HintedValueError(f"origin {value!r} contains {what}", hint)
+    if "*" in rest:
+        raise HintedValueError(
+            f"origin {value!r} contains '*' that is not a supported pattern",
+            "use '*' alone for every origin or a glob such as 'https://*.example.com' or "
+            "'http://localhost:*'",
+        )
+    if rest.startswith("["):
+        host, bracket, after = rest.partition("]")
+        address = _canonical_ipv6(host[1:]) if bracket else None
+        if address is None:
+            raise HintedValueError(
+                f"origin {value!r} has a malformed IPv6 address", "write e.g. 'http://[::1]:8080'"
+            )
+        host = f"[{address}]"
+        port_part = after
+    else:
+        host, _, port = rest.partition(":")
+        port_part = ":" + port if _ else ""
+        host = _to_ascii_host(value, host)
+    if port_part:
+        port = port_part[1:]
+        if (
+            not port_part.startswith(":")
+            or not port.isdigit()
+            or not port.isascii()
+            or not 0 <= int(port) <= 65535
+        ):
+            raise HintedValueError(
+                f"origin {value!r} has a bad port", "use a number from 0 to 65535"
+            )
+        port = str(int(port))
+        port_part = "" if DEFAULT_PORTS.get(scheme) == port else ":" + port
+    canonical = f"{scheme}://{host}{port_part}"
+    if parse_request_origin(canonical) is None:
+        raise HintedValueError(f"origin {value!r} is not a valid origin")
+    return canonical
+
+
+def _to_ascii_host(origin: str, host: str) -> str:
+    if not host:
+        raise HintedValueError(f"origin {origin!r} has no host", "write e.g. 'https://example.com'")
+    last = host.rpartition(".")[2].lower()
+    if last.isdigit() or last.startswith("0x"):
+        # Browsers parse such hosts as IPv4 and send the dotted-quad form.
+        try:
+            canonical = str(ipaddress.IPv4Address(host))
+        except ValueError:
+            canonical = ""
+        if canonical != host:
+            raise HintedValueError(
+                f"origin {origin!r} has a host browsers read as an IPv4 address",
+                "write it as four decimal numbers, e.g. 'http://127.0.0.1:8080'",
+            )
+        return host
+    if _IDNA_DEVIATIONS.intersection(host):
+        raise HintedValueError(
+            f"origin {origin!r} contains a character (ß, ς or a zero-width joiner) that "
+            "browsers encode differently from Python",
+            "write the host in punycode (xn--...)",
+        )
+    # A trailing dot is kept: "https://a.example." is an origin of its own.
+    body, dot = (host[:-1], ".") if host.endswith(".") else (host, "")
+    try:
+        ascii_host = body.encode("idna").decode("ascii") if not body.isascii() else body
+        return ascii_host.lower() + dot
+    except UnicodeError as exc:
+        raise HintedValueError(
+            f"origin {origin!r} has a host that is not a valid domain name"
+        ) from exc
+
+
+# -- globs -----------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+# Globs are for http and https only: other schemes either have opaque ("null")
+# origins or are not something a CORS policy deals with. Their default ports are
+# never part of a serialized origin, so ':443' on an https glob is no port at all.
+_GLOB_SCHEMES = ("http", "https")
 
 # One LDH label: 1-63 of [a-z0-9-], not starting or ending with '-'.
 # Lower case only: request origins arrive canonical (lower case), so an
 # upper-case host is not canonical and must not match anything.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _LABEL_RE = re.compile(_LABEL)
-# A whole DNS host made of LDH labels.  Always used with fullmatch(): '$'
-# would also accept a trailing newline, a classic validation bypass.
 # A port as serialized by the URL standard: decimal, no leading zeros.
 _PORT_RE = re.compile(r"[1-9][0-9]{0,4}")
 _MAX_PORT = 65535
@@ -64,11 +311,6 @@ _IPV4_PART_RE = re.compile(r"0|[1-9][0-9]{0,2}")
 # The URL standard's "ends in a number" rule: a host whose last label is a
 # decimal or 0x-hex number is parsed as an IPv4 address, never as a DNS name.
 _NUMERIC_LABEL_RE = re.compile(r"[0-9]+|0x[0-9a-f]*")
-
-# Characters on which the stdlib 'idna' codec (IDNA 2003) and browsers
-# (UTS #46, non-transitional) disagree: IDNA 2003 maps them away, browsers
-# keep them, so a pattern using them would silently never match.
-_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")  # ß, final sigma, ZWNJ, ZWJ
 
 _EXAMPLE = "'https://*.example.com' or 'http://localhost:*'"
 
@@ -107,34 +349,6 @@ class OriginGlob:
     subdomains: bool
     port: str | None
 
-    def matches(self, origin: str) -> bool:
-        """Return True when the canonical ``origin`` matches this glob.
-
-        This is the straightforward reference implementation (one glob at a
-        time); :class:`GlobIndex` implements the same semantics for many
-        globs at once.  Non-canonical or malformed origins never match.
-        """
-        parts = _split_origin(origin)
-        if parts is None:
-            return False
-        scheme, host, port = parts
-        if scheme != self.scheme:
-            return False
-        if self.port != "*" and port != self.port:
-            return False
-        if not self.subdomains:
-            return host == self.host
-        # The leading '.' is essential: a suffix match without it is the
-        # classic CORS bypass (evil-example.com ends with example.com).
-        suffix = "." + self.host
-        if not host.endswith(suffix):
-            return False
-        prefix = host[: -len(suffix)]
-        # One or more whole, valid labels: rejects the apex (empty prefix),
-        # empty labels ('.example.com', 'a..example.com'), '_', '%2e', upper
-        # case and labels starting or ending with '-'.
-        return bool(prefix) and all(_LABEL_RE.fullmatch(label) for label in prefix.split("."))
-
 
 def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
     """Split a canonical origin into (scheme, host, port), or None if malformed.
@@ -156,7 +370,7 @@ def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
         if cut < 0:
             cut = len(rest)
     host, tail = rest[:cut], rest[cut:]
-    if not host or len(host) > _MAX_HOST_LENGTH:
+    if not host or len(host) > MAX_HOST_LENGTH:
         return None
     if not tail:
         return scheme, host, None
@@ -220,7 +434,7 @@ def parse_glob(key: str) -> OriginGlob:
             "write one pattern per scheme, e.g. 'https://*.example.com'",
         )
     scheme = raw_scheme.lower() if raw_scheme.isascii() else raw_scheme
-    if scheme not in _DEFAULT_PORTS:
+    if scheme not in _GLOB_SCHEMES:
         _refuse(
             key,
             f"scheme {raw_scheme!r} is not supported; origin globs only make sense "
@@ -311,7 +525,7 @@ def _split_pattern_authority(key: str, scheme: str, rest: str) -> tuple[str, str
             "use a decimal port 1-65535 without leading zeros, or ':*' for any port",
         )
     # The default port never appears in a serialized origin.
-    return host_text, (None if port_text == _DEFAULT_PORTS[scheme] else port_text)
+    return host_text, (None if port_text == DEFAULT_PORTS[scheme] else port_text)
 
 
 def _parse_ipv6(key: str, text: str) -> str:
@@ -361,7 +575,7 @@ def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
             f"list the site's own domain instead, e.g. '{_scheme_of(key)}://*.example.{host}'",
         )
     # '*.' needs room for at least one more label and its dot.
-    limit = _MAX_HOST_LENGTH - 2 if subdomains else _MAX_HOST_LENGTH
+    limit = MAX_HOST_LENGTH - 2 if subdomains else MAX_HOST_LENGTH
     if len(host) > limit:
         _refuse(
             key,
