@@ -58,6 +58,8 @@ class CorsConfig:
         self._router_adapter = router_adapter
         #: The middleware and hooks (0.8.1 kept its router adapter here too).
         self._cors_impl = CorsLayer(router_adapter)
+        # Views find the registry here (0.8.1 code also builds CorsConfig without setup()).
+        app[ROUTING_KEY] = router_adapter.routing
         app.middlewares.insert(0, self._cors_impl.middleware)
         app.on_response_prepare.append(self._cors_impl.on_response_prepare)
         app.on_startup.append(self._cors_impl.on_startup)
@@ -154,5 +156,4 @@ def setup(
         predicate_timeout=predicate_timeout,
     )
     app[APP_CONFIG_KEY] = cors
-    app[ROUTING_KEY] = cors._routing
     return cors
