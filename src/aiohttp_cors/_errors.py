@@ -10,14 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = [
-    "CorsConfigurationError",
-    "CorsConfigurationWarning",
-    "CorsSecurityWarning",
-    "HintedValueError",
-    "with_hint",
-]
-
 
 def with_hint(problem: str, hint: str) -> str:
     """The one shape of every configuration message: what is wrong, then how to fix it.

@@ -12,34 +12,6 @@ from typing import Any
 
 from multidict import istr
 
-__all__ = [
-    "ACAC",
-    "ACAH",
-    "ACAM",
-    "ACAO",
-    "ACAPN",
-    "ACEH",
-    "ACMA",
-    "ACRPN",
-    "FORBIDDEN_METHODS",
-    "FORBIDDEN_REQUEST_HEADERS",
-    "FORBIDDEN_REQUEST_PREFIXES",
-    "FORBIDDEN_RESPONSE_HEADERS",
-    "MAX_REQUESTED_HEADERS",
-    "MAX_REQUESTED_HEADERS_LENGTH",
-    "PREFLIGHT_VARY",
-    "PREFLIGHT_VARY_PNA",
-    "SAFELISTED_METHODS",
-    "VARY",
-    "exposable_header_names",
-    "header_lines",
-    "is_request_method",
-    "is_token",
-    "merge_vary",
-    "parse_requested_headers",
-    "refused_header_names",
-]
-
 ACAO = istr("Access-Control-Allow-Origin")
 ACAC = istr("Access-Control-Allow-Credentials")
 ACEH = istr("Access-Control-Expose-Headers")

@@ -36,8 +36,6 @@ from ._routing import (
 if TYPE_CHECKING:
     from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
 
-__all__ = ["CorsLayer"]
-
 logger = logging.getLogger("aiohttp_cors")
 
 _ORIGIN = hdrs.ORIGIN

@@ -41,21 +41,6 @@ from typing import Generic, NoReturn, TypeVar
 
 from ._errors import HintedValueError
 
-__all__ = [
-    "DEFAULT_PORTS",
-    "MAX_ORIGIN_LENGTH",
-    "GlobIndex",
-    "GlobTooBroad",
-    "OriginGlob",
-    "is_dns_host",
-    "is_glob",
-    "is_port",
-    "normalize_configured_origin",
-    "parse_glob",
-    "parse_request_origin",
-    "serialize_ipv6",
-]
-
 #: Longest Origin we consider: a 253-character host, a long scheme and a port fit.
 MAX_ORIGIN_LENGTH = 320
 
@@ -102,6 +87,29 @@ def is_dns_host(host: str) -> bool:
     return 0 < len(host) <= MAX_HOST_LENGTH and not host.strip(_LDH_CHARS) and _labels_ok(host)
 
 
+def _split_authority(rest: str) -> tuple[str, str] | None:
+    """``host[:port]`` as (host, ``""`` or ``":port"``); an IPv6 host keeps its brackets,
+    so its colons are not taken for the port's. ``None`` for a ``[`` without ``]``."""
+    if rest[:1] == "[":
+        cut = rest.find("]") + 1
+        if not cut:
+            return None
+    else:
+        cut = rest.find(":")
+        if cut < 0:
+            cut = len(rest)
+    return rest[:cut], rest[cut:]
+
+
+# The URL standard's "ends in a number": a host whose last label is a decimal or
+# 0x-hex number is parsed as an IPv4 address, never as a domain name.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+
+def _ends_in_number(host: str) -> bool:
+    return _NUMERIC_LABEL.fullmatch(host.rpartition(".")[2].lower()) is not None
+
+
 def parse_request_origin(value: str) -> str | None:
     """Return ``value`` if it is a canonical serialized origin or ``"null"``, else ``None``.
 
@@ -117,13 +125,14 @@ def parse_request_origin(value: str) -> str | None:
     scheme, sep, rest = value.partition("://")
     if not sep or not scheme or scheme[0] not in _LOWER or scheme.strip(_SCHEME_CHARS):
         return None
-    if rest[:1] == "[":
-        host, bracket, tail = rest.partition("]")
-        if not bracket or _canonical_ipv6(host[1:]) != host[1:]:
+    authority = _split_authority(rest)
+    if authority is None:
+        return None
+    host, tail = authority
+    if host[:1] == "[":
+        if _canonical_ipv6(host[1:-1]) != host[1:-1]:
             return None
     else:
-        host, colon, port = rest.partition(":")
-        tail = colon + port
         # A fully qualified host keeps its trailing dot in the URL standard's
         # serialization ("https://a.example."): a distinct, valid origin.
         if host.endswith("."):
@@ -223,18 +232,15 @@ def normalize_configured_origin(value: str) -> str:
             "use '*' alone for every origin or a glob such as 'https://*.example.com' or "
             "'http://localhost:*'",
         )
-    if rest.startswith("["):
-        host, bracket, after = rest.partition("]")
-        address = _canonical_ipv6(host[1:]) if bracket else None
+    host, port_part = _split_authority(rest) or ("[", "")  # "[" without "]": malformed
+    if host[:1] == "[":
+        address = _canonical_ipv6(host[1:-1])
         if address is None:
             raise HintedValueError(
                 f"origin {value!r} has a malformed IPv6 address", "write e.g. 'http://[::1]:8080'"
             )
         host = f"[{address}]"
-        port_part = after
     else:
-        host, _, port = rest.partition(":")
-        port_part = ":" + port if _ else ""
         host = _to_ascii_host(value, host)
     if port_part:
         port = port_part[1:]
@@ -258,14 +264,9 @@ def normalize_configured_origin(value: str) -> str:
 def _to_ascii_host(origin: str, host: str) -> str:
     if not host:
         raise HintedValueError(f"origin {origin!r} has no host", "write e.g. 'https://example.com'")
-    last = host.rpartition(".")[2].lower()
-    if last.isdigit() or last.startswith("0x"):
+    if _ends_in_number(host):
         # Browsers parse such hosts as IPv4 and send the dotted-quad form.
-        try:
-            canonical = str(ipaddress.IPv4Address(host))
-        except ValueError:
-            canonical = ""
-        if canonical != host:
+        if not _is_dotted_quad(host):
             raise HintedValueError(
                 f"origin {origin!r} has a host browsers read as an IPv4 address",
                 "write it as four decimal numbers, e.g. 'http://127.0.0.1:8080'",
@@ -302,15 +303,6 @@ _GLOB_SCHEMES = ("http", "https")
 # upper-case host is not canonical and must not match anything.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _LABEL_RE = re.compile(_LABEL)
-# A port as serialized by the URL standard: decimal, no leading zeros.
-_PORT_RE = re.compile(r"[1-9][0-9]{0,4}")
-_MAX_PORT = 65535
-# One part of a dotted-quad IPv4 address, without leading zeros (browsers
-# read '010' as octal, so such a pattern would not mean what it says).
-_IPV4_PART_RE = re.compile(r"0|[1-9][0-9]{0,2}")
-# The URL standard's "ends in a number" rule: a host whose last label is a
-# decimal or 0x-hex number is parsed as an IPv4 address, never as a DNS name.
-_NUMERIC_LABEL_RE = re.compile(r"[0-9]+|0x[0-9a-f]*")
 
 _EXAMPLE = "'https://*.example.com' or 'http://localhost:*'"
 
@@ -359,17 +351,10 @@ def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
     before any per-label work.
     """
     scheme, sep, rest = origin.partition("://")
-    if not sep or not scheme:
+    authority = _split_authority(rest) if sep and scheme else None
+    if authority is None:
         return None
-    if rest[:1] == "[":
-        cut = rest.find("]") + 1
-        if cut == 0:
-            return None
-    else:
-        cut = rest.find(":")
-        if cut < 0:
-            cut = len(rest)
-    host, tail = rest[:cut], rest[cut:]
+    host, tail = authority
     if not host or len(host) > MAX_HOST_LENGTH:
         return None
     if not tail:
@@ -390,14 +375,7 @@ def _refuse(key: str, problem: str, hint: str) -> NoReturn:
 
 
 def parse_glob(key: str) -> OriginGlob:
-    """Validate and normalize one origin glob from the configuration.
-
-    Accepted forms (scheme ``http`` or ``https`` only)::
-
-        https://*.example.com        one or more labels before .example.com
-        http://localhost:*           exactly that host, any port (or none)
-        https://*.example.com:*      both
-        https://*.example.com:8443   subdomains, fixed port
+    """Validate and normalize one origin glob (the forms in the module docstring).
 
     The scheme and host are lower-cased, non-ASCII labels are converted to
     punycode (``*.bücher.example`` -> ``*.xn--bcher-kva.example``), IPv6
@@ -502,15 +480,10 @@ def parse_glob(key: str) -> OriginGlob:
 
 def _split_pattern_authority(key: str, scheme: str, rest: str) -> tuple[str, str | None]:
     """Split ``host[:port]`` of a pattern; validate and normalize the port."""
-    if rest.startswith("["):
-        cut = rest.find("]") + 1
-        if cut == 0:
-            _refuse(key, "the IPv6 address has no closing ']'", "write e.g. 'http://[::1]:*'")
-    else:
-        cut = rest.find(":")
-        if cut < 0:
-            cut = len(rest)
-    host_text, tail = rest[:cut], rest[cut:]
+    authority = _split_authority(rest)
+    if authority is None:
+        _refuse(key, "the IPv6 address has no closing ']'", "write e.g. 'http://[::1]:*'")
+    host_text, tail = authority
     if not tail:
         return host_text, None
     port_text = tail[1:]
@@ -518,7 +491,7 @@ def _split_pattern_authority(key: str, scheme: str, rest: str) -> tuple[str, str
         _refuse(key, "unexpected text after the IPv6 address", "write e.g. 'http://[::1]:*'")
     if port_text == "*":
         return host_text, "*"
-    if not _PORT_RE.fullmatch(port_text) or int(port_text) > _MAX_PORT:
+    if not is_port(port_text):
         _refuse(
             key,
             f"port {port_text!r} is invalid",
@@ -533,11 +506,10 @@ def _parse_ipv6(key: str, text: str) -> str:
     inner = text[1:-1]
     if "%" in inner:
         _refuse(key, "IPv6 zone identifiers never appear in origins", "remove the '%...' part")
-    try:
-        address = ipaddress.IPv6Address(inner)
-    except ValueError:
+    address = _canonical_ipv6(inner)
+    if address is None:
         _refuse(key, f"{text!r} is not a valid IPv6 address", "write e.g. 'http://[::1]:*'")
-    return "[" + serialize_ipv6(address.packed) + "]"
+    return f"[{address}]"
 
 
 def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
@@ -556,7 +528,7 @@ def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
             f"write e.g. {_EXAMPLE}",
         )
     ascii_labels = [_to_ascii_label(key, label) for label in labels]
-    if _NUMERIC_LABEL_RE.fullmatch(ascii_labels[-1]):
+    if _ends_in_number(ascii_labels[-1]):
         if subdomains:
             _refuse(
                 key,
@@ -622,9 +594,7 @@ def _to_ascii_label(key: str, label: str) -> str:
 
 def _parse_ipv4(key: str, parts: list[str]) -> str:
     """Validate a dotted-quad IPv4 host (already split into ASCII parts)."""
-    if len(parts) != 4 or not all(
-        _IPV4_PART_RE.fullmatch(part) and int(part) <= 255 for part in parts
-    ):
+    if not _is_dotted_quad(".".join(parts)):
         _refuse(
             key,
             f"{'.'.join(parts)!r} ends in a number, so browsers read it as an IPv4 "

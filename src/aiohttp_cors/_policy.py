@@ -62,18 +62,6 @@ from ._origins import (
 )
 from .resource_options import ResourceOptions
 
-__all__ = [
-    "Grant",
-    "Layer",
-    "OriginPolicy",
-    "Problem",
-    "Problems",
-    "Refusal",
-    "RefusalReason",
-    "compile_policy",
-    "normalize_config",
-]
-
 OriginPredicate = Callable[[str], Union[bool, Awaitable[bool]]]
 #: How a policy asks a predicate: ``await ask(predicate, origin)`` → allowed or not.
 AskPredicate = Callable[[Any, str], Awaitable[bool]]
@@ -398,6 +386,7 @@ def preflight_headers(
 
 # -- configuration checks -------------------------------------------------------------
 
+
 class Problem(NamedTuple):
     """A setting that cannot work as written, or is dangerous: reported as a warning of
     ``category`` (an error in strict mode), its message ending with the fix."""
@@ -408,103 +397,85 @@ class Problem(NamedTuple):
 
 Problems = list[Problem]
 
+
+def _unusable(problem: str, hint: str) -> Problem:
+    """A setting that cannot work as written."""
+    return Problem(CorsConfigurationWarning, with_hint(problem, hint))
+
+
+def _dangerous(problem: str, hint: str) -> Problem:
+    """A setting that works and is dangerous."""
+    return Problem(CorsSecurityWarning, with_hint(problem, hint))
+
+
 def _option_problems(key: Any, options: ResourceOptions) -> Problems:
     """Settings of one options value that cannot work as written."""
     problems: Problems = []
     where = f"options for {key!r}"
-    if options.allow_headers != "*":
-        for name in sorted(options.allow_headers):
-            if name == "COOKIE":
-                problems.append(
-                    Problem(
-                        CorsConfigurationWarning,
-                        with_hint(
-                            f"{where}: allow_headers lists 'Cookie', which pages can never set "
-                            "(browsers send cookies themselves on credentialed requests)",
-                            "remove it; to let pages read responses to requests made with "
-                            "cookies, use allow_credentials=True (and credentials: 'include' "
-                            "in fetch())",
-                        ),
-                    )
-                )
-            elif name in FORBIDDEN_REQUEST_HEADERS or name.startswith(
-                FORBIDDEN_REQUEST_PREFIXES
-            ):
-                problems.append(
-                    Problem(
-                        CorsConfigurationWarning,
-                        with_hint(
-                            f"{where}: allow_headers lists {name!r}, a header browsers set "
-                            "themselves (Fetch forbidden request-header), so it has no effect",
-                            "remove it",
-                        ),
-                    )
-                )
-    for field in ("allow_headers", "expose_headers", "allow_methods"):
-        value = getattr(options, field)
-        if isinstance(value, frozenset) and "*" in value:
+
+    def remove(field: str, name: str, why: str) -> None:
+        problems.append(_unusable(f"{where}: {field} lists {name!r}, {why}", "remove it"))
+
+    for name in _listed(options.allow_headers):
+        if name == "COOKIE":
             problems.append(
-                Problem(
-                    CorsConfigurationWarning,
-                    with_hint(
-                        f"{where}: '*' inside {field} is a literal name, not a wildcard",
-                        f"write {field}='*' to allow all",
-                    ),
+                _unusable(
+                    f"{where}: allow_headers lists 'Cookie', which pages can never set "
+                    "(browsers send cookies themselves on credentialed requests)",
+                    "remove it; to let pages read responses to requests made with "
+                    "cookies, use allow_credentials=True (and credentials: 'include' "
+                    "in fetch())",
                 )
             )
-    if options.expose_headers != "*":
-        for name in sorted(options.expose_headers):
-            if name.lower() in FORBIDDEN_RESPONSE_HEADERS:
-                problems.append(
-                    Problem(
-                        CorsConfigurationWarning,
-                        with_hint(
-                            f"{where}: expose_headers lists {name!r}, which scripts can never "
-                            "read (Fetch forbidden response-header name)",
-                            "remove it",
-                        ),
-                    )
+        elif name in FORBIDDEN_REQUEST_HEADERS or name.startswith(FORBIDDEN_REQUEST_PREFIXES):
+            remove(
+                "allow_headers",
+                name,
+                "a header browsers set themselves (Fetch forbidden request-header), "
+                "so it has no effect",
+            )
+    for field in ("allow_headers", "expose_headers", "allow_methods"):
+        if "*" in _listed(getattr(options, field)):
+            problems.append(
+                _unusable(
+                    f"{where}: '*' inside {field} is a literal name, not a wildcard",
+                    f"write {field}='*' to allow all",
                 )
-    if isinstance(options.allow_methods, frozenset):
-        for method in sorted(options.allow_methods):
-            if method in FORBIDDEN_METHODS:
-                problems.append(
-                    Problem(
-                        CorsConfigurationWarning,
-                        with_hint(
-                            f"{where}: allow_methods lists {method!r}, a method browsers never "
-                            "send from pages (Fetch forbidden method)",
-                            "remove it",
-                        ),
-                    )
-                )
-            elif method != "*" and not is_token(method):
-                problems.append(
-                    Problem(
-                        CorsConfigurationWarning,
-                        with_hint(
-                            f"{where}: allow_methods lists {method!r}, which is not a valid "
-                            "method name (RFC 9110 token) and can never match",
-                            "remove it",
-                        ),
-                    )
-                )
+            )
+    for name in _listed(options.expose_headers):
+        if name.lower() in FORBIDDEN_RESPONSE_HEADERS:
+            remove(
+                "expose_headers",
+                name,
+                "which scripts can never read (Fetch forbidden response-header name)",
+            )
+    for method in _listed(options.allow_methods):
+        if method in FORBIDDEN_METHODS:
+            remove(
+                "allow_methods",
+                method,
+                "a method browsers never send from pages (Fetch forbidden method)",
+            )
+        elif method != "*" and not is_token(method):
+            remove(
+                "allow_methods",
+                method,
+                "which is not a valid method name (RFC 9110 token) and can never match",
+            )
     for field in ("allow_headers", "expose_headers"):
-        value = getattr(options, field)
-        if isinstance(value, frozenset):
-            problems.extend(
-                Problem(
-                    CorsConfigurationWarning,
-                    with_hint(
-                        f"{where}: {field} lists {name!r}, which is not a valid header name "
-                        "(RFC 9110 token) and can never match",
-                        "remove it",
-                    ),
+        for name in _listed(getattr(options, field)):
+            if name != "*" and not is_token(name):
+                remove(
+                    field,
+                    name,
+                    "which is not a valid header name (RFC 9110 token) and can never match",
                 )
-                for name in sorted(value)
-                if name != "*" and not is_token(name)
-            )
     return problems
+
+
+def _listed(value: object) -> list[str]:
+    """The names of a list-valued option, sorted (none for ``"*"`` or ``None``)."""
+    return sorted(value) if isinstance(value, frozenset) else []
 
 
 def _security_problems(key: Any, options: ResourceOptions) -> Problems:
@@ -512,13 +483,10 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         return []
     if key == "*":
         return [
-            Problem(
-                CorsSecurityWarning,
-                with_hint(
-                    "origin '*' with allow_credentials=True lets every web site read "
-                    "credentialed responses (the request's origin is echoed)",
-                    "list the trusted origins instead",
-                ),
+            _dangerous(
+                "origin '*' with allow_credentials=True lets every web site read "
+                "credentialed responses (the request's origin is echoed)",
+                "list the trusted origins instead",
             )
         ]
     if isinstance(key, OriginGlob):
@@ -531,13 +499,10 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         return []
     if scheme == "http" and host not in _LOOPBACK_HOSTS:
         return [
-            Problem(
-                CorsSecurityWarning,
-                with_hint(
-                    f"origin {source!r} uses http:// with allow_credentials=True; a network "
-                    "attacker can impersonate a plain-http origin",
-                    "prefer https://",
-                ),
+            _dangerous(
+                f"origin {source!r} uses http:// with allow_credentials=True; a network "
+                "attacker can impersonate a plain-http origin",
+                "prefer https://",
             )
         ]
     return []
@@ -557,13 +522,10 @@ def _normalize_key(key: Any, errors: list[str], problems: Problems) -> Any:
         if _looks_like_regex(key):
             # No origin or glob contains these; 0.8.1 kept such a key, never matching.
             problems.append(
-                Problem(
-                    CorsConfigurationWarning,
-                    with_hint(
-                        f"origin key {key!r} looks like a regular expression, but a string key "
-                        "is an exact origin or a glob; this key can never match a request",
-                        f"to match origins with a regular expression, pass {_compile_call(key)}",
-                    ),
+                _unusable(
+                    f"origin key {key!r} looks like a regular expression, but a string key "
+                    "is an exact origin or a glob; this key can never match a request",
+                    f"to match origins with a regular expression, pass {_compile_call(key)}",
                 )
             )
             return key
@@ -683,12 +645,9 @@ def normalize_config(
             if normalized in layer:
                 first = spelled[normalized]
                 problems.append(
-                    Problem(
-                        CorsConfigurationWarning,
-                        with_hint(
-                            f"origin keys {first!r} and {key!r} are the same origin",
-                            "keep one (the one spelled as browsers send it is used)",
-                        ),
+                    _unusable(
+                        f"origin keys {first!r} and {key!r} are the same origin",
+                        "keep one (the one spelled as browsers send it is used)",
                     )
                 )
                 if key != normalized:

@@ -28,8 +28,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any, Callable, Union
 
-__all__ = ["DEFAULT_MEMO_TTL", "DEFAULT_TIMEOUT", "OriginPredicate", "PredicateRunner"]
-
 logger = logging.getLogger("aiohttp_cors")
 
 #: Seconds an async predicate may take before the origin is refused.

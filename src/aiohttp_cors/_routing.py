@@ -60,15 +60,6 @@ from ._policy import (
 )
 from ._predicates import PredicateFailed, PredicateRunner
 
-__all__ = [
-    "NOT_ENABLED",
-    "ROUTING_KEY",
-    "VARY_ONLY",
-    "CorsRouting",
-    "PreflightForbidden",
-    "PreflightResponse",
-]
-
 logger = logging.getLogger("aiohttp_cors")
 
 _REFUSAL_PREFIX = "CORS preflight request failed: "

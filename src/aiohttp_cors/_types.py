@@ -19,8 +19,6 @@ from typing import Any, Callable, Union
 
 from .resource_options import ResourceOptions
 
-__all__ = ["CorsMapping", "OriginKey", "OriginOptions"]
-
 #: An origin key: an exact origin, ``"*"``, ``"null"`` or a glob (all ``str``), a
 #: compiled regex matched with ``fullmatch``, or a predicate ``(origin) -> bool``,
 #: sync or async (an :class:`~aiohttp_cors.OriginPredicate` is one).
