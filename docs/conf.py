@@ -43,7 +43,6 @@ napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 
 html_theme = "alabaster"
-html_static_path = ["_static"]
 html_title = f"aiohttp-cors {release}"
 html_theme_options = {
     "description": "CORS for aiohttp servers, following the Fetch standard",

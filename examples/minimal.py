@@ -2,8 +2,9 @@
 
     python examples/minimal.py   # serves http://127.0.0.1:8080/api
 
-Requests from https://app.example.com (or any http://localhost port) may read
-/api, with cookies; every other origin gets the response without CORS headers.
+Requests from https://app.example.com (with cookies) or from any http://localhost
+port (without) may read /api; every other origin gets the response without CORS
+headers.
 """
 
 from __future__ import annotations

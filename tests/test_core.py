@@ -1069,3 +1069,21 @@ def test_property_configured_origin_normalises_to_an_accepted_origin_or_value_er
         return
     assert parse_request_origin(normalized) == normalized
     assert normalize_configured_origin(normalized) == normalized
+
+
+@pytest.mark.parametrize(
+    ("configured", "ipv4"),
+    [
+        ("https://a.0xyz", False),  # "0xyz" is no hex number: a domain label
+        ("https://a.0x1f", True),  # ends in a number: browsers parse it as IPv4
+        ("https://a.31", True),
+    ],
+)
+def test_configured_hosts_follow_the_url_standards_ends_in_a_number_rule(
+    configured: str, ipv4: bool
+) -> None:
+    if ipv4:
+        with pytest.raises(ValueError, match="IPv4"):
+            normalize_configured_origin(configured)
+    else:
+        assert normalize_configured_origin(configured) == configured

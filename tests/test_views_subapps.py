@@ -528,3 +528,43 @@ async def test_a_view_method_outside_the_standard_set_answers_its_preflight(aioh
     assert resp.headers["Access-Control-Allow-Methods"] == "PURGE"
     resp = await client.options("/c", headers={**origin, "Access-Control-Request-Method": "purge"})
     assert resp.status == 403
+
+
+class _PutView(web.View, CorsViewMixin):
+    async def put(self) -> web.Response:
+        return web.Response(text="view")
+
+
+async def test_reassigned_defaults_reach_views_but_not_plain_routes_as_in_0_8_1(
+    aiohttp_client: Any,
+) -> None:
+    # 0.8.1's views read cors.defaults on every request (get_request_config), while
+    # its router adapter kept the defaults given to setup() for plain routes.
+    first, second = "https://a.example", "https://b.example"
+
+    async def plain(request: web.Request) -> web.Response:
+        return web.Response(text="plain")
+
+    app = web.Application()
+    cors = aiohttp_cors.setup(app, defaults={first: ResourceOptions(allow_methods="*")})
+    cors.add(app.router.add_view("/v", _PutView))
+    cors.add(app.router.add_put("/p", plain))
+    cors.defaults = {second: ResourceOptions(allow_methods="*")}
+    client = await aiohttp_client(app)
+    answers = {}
+    for path in ("/v", "/p"):
+        for origin in (first, second):
+            preflight = await client.options(
+                path, headers={"Origin": origin, "Access-Control-Request-Method": "PUT"}
+            )
+            actual = await client.put(path, headers={"Origin": origin})
+            answers[path, origin] = (
+                preflight.status,
+                actual.headers.get("Access-Control-Allow-Origin"),
+            )
+    assert answers == {
+        ("/v", first): (403, first),
+        ("/v", second): (200, second),
+        ("/p", first): (200, first),
+        ("/p", second): (403, None),
+    }

@@ -215,6 +215,10 @@ class CorsRouting:
         #: ``defaults`` as 0.8.1 kept them: keys as given, values ResourceOptions.
         self.defaults: dict[Any, Any] = parse_options(defaults or {})
         self.defaults_layers: tuple[Layer, ...] = tuple(layers)
+        #: The defaults views' own configs end with (see :meth:`replace_defaults`).
+        self.view_defaults_layers = self.defaults_layers
+        #: The defaults as given to ``setup()`` (0.8.1's router adapter kept them).
+        self.setup_defaults = self.defaults
         self.entries: dict[AbstractResource, ResourceEntry] = {}
         #: OPTIONS routes this package added, and the resources they were added to.
         self.preflight_routes: set[AbstractRoute] = set()
@@ -234,6 +238,17 @@ class CorsRouting:
         )
         self.refusals: Counter[RefusalReason] = Counter()
         self.defaults_policy = self.compile(self.defaults_layers)
+
+    def replace_defaults(self, defaults: Mapping[Any, Any]) -> None:
+        """``cors.defaults = ...`` after ``setup()``, with 0.8.1's effect: views' configs
+        (``get_request_config``) end with the new defaults, while plain routes keep
+        those given to ``setup()``, which 0.8.1's router adapter held on to."""
+        layers, problems = normalize_config(defaults, "defaults", strict=self.strict)
+        self.report(problems)
+        self.defaults = parse_options(defaults)
+        self.view_defaults_layers = tuple(layers)
+        self._actual.clear()
+        self.answers.clear()
 
     def report(self, problems: Problems) -> None:
         """Warn about configuration problems (errors in strict mode), each once."""
@@ -445,7 +460,7 @@ class CorsRouting:
             custom = getattr(getattr(view, method.lower()), f"{method.lower()}_cors_config", None)
             layers, _ = normalize_config(custom, f"{view.__name__}.{method.lower()}", lenient=True)
             own = config.method_layers[method] = tuple(layers)
-        return (*own, *config.class_layers, *self.defaults_layers), True
+        return (*own, *config.class_layers, *self.view_defaults_layers), True
 
     def _entry(self, resource: AbstractResource | None) -> ResourceEntry | None:
         """The resource's entry; in app-wide mode every resource has one."""
@@ -714,7 +729,10 @@ class CorsRouting:
         if found is None:
             return None
         layers, cacheable = found
-        stack = (*layers, *entry.resource_layers, *self.defaults_layers)
+        # Preflights to views end with the defaults views see: different from those given
+        # to setup() only after ``cors.defaults`` was reassigned, which 0.8.1's view
+        # preflights followed.
+        stack = (*layers, *entry.resource_layers, *self.view_defaults_layers)
         return (self.compile(stack), True) if cacheable else (compile_policy(stack), False)
 
     async def _grant(

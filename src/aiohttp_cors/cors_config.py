@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -58,9 +59,9 @@ class CorsConfig:
         self._router_adapter = router_adapter
         #: The middleware and hooks (0.8.1 kept its router adapter here too).
         self._cors_impl = CorsLayer(router_adapter)
+        app.middlewares.insert(0, self._cors_impl.middleware)
         # Views find the registry here (0.8.1 code also builds CorsConfig without setup()).
         app[ROUTING_KEY] = router_adapter.routing
-        app.middlewares.insert(0, self._cors_impl.middleware)
         app.on_response_prepare.append(self._cors_impl.on_response_prepare)
         app.on_startup.append(self._cors_impl.on_startup)
 
@@ -88,14 +89,14 @@ class CorsConfig:
     def defaults(self) -> dict[Any, Any]:
         """``defaults`` as given, with mapping-form options turned into ResourceOptions.
 
-        Views read it on each request (0.8.1's ``get_request_config``), so
-        assigning another mapping here changes what views answer, as in 0.8.1.
+        Assigning another mapping changes what class-based views answer (their
+        ``get_request_config`` reads it), not plain routes, exactly as in 0.8.1.
         """
         return self._router_adapter.routing.defaults
 
     @defaults.setter
-    def defaults(self, value: dict[Any, Any]) -> None:
-        self._router_adapter.routing.defaults = value
+    def defaults(self, value: Mapping[Any, Any]) -> None:
+        self._router_adapter.routing.replace_defaults(value)
 
     @property
     def _routing(self) -> CorsRouting:

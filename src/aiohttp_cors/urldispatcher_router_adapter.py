@@ -38,7 +38,7 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
 
     @property
     def _default_config(self) -> dict[Any, Any]:
-        return self.routing.defaults
+        return self.routing.setup_defaults
 
     @property
     def _resource_config(self) -> dict[AbstractResource, ResourceEntry]:
