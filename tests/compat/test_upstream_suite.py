@@ -55,8 +55,8 @@ EXCLUDED_MODULES = {
         "and Selenium Manager tries to download a driver), so every case would only skip "
         "itself as 'Driver is not supported'; with a driver started, its `server` fixture "
         "still errors: it needs the legacy `loop` fixture that pytest-aiohttp >= 1.0 no "
-        "longer provides. Real-browser behaviour is covered by tests/browser (Playwright "
-        "with Debian's Chromium)"
+        "longer provides. Real-browser behaviour is covered by tests/browser (Chromium, "
+        "Firefox ESR and WebKitGTK from Debian's packages)"
     ),
 }
 
