@@ -38,6 +38,8 @@ from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute, MatchedSu
 
 from ._errors import CorsConfigurationError, CorsConfigurationWarning, CorsSecurityWarning
 from ._headers import (
+    ACAPN,
+    ACRPN,
     FORBIDDEN_METHODS,
     FORBIDDEN_REQUEST_HEADERS,
     FORBIDDEN_REQUEST_PREFIXES,
@@ -50,9 +52,9 @@ from ._origins import (
     parse_glob,
     parse_request_origin,
 )
-from ._policy import Layer, RefusalReason
+from ._policy import LOOPBACK_HOSTS, Layer, RefusalReason
 from ._predicates import PredicateFailed, PredicateRunner, predicate_name
-from ._routing import CorsRouting, view_class
+from ._routing import REFUSAL_PREFIX, CorsRouting, view_class
 from .cors_config import APP_CONFIG_KEY, CorsConfig
 from .mixin import CorsViewMixin
 from .resource_options import ResourceOptions
@@ -85,10 +87,7 @@ _SAFELISTED_CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 )
 _SIMPLE_RANGE = re.compile(r"bytes=(?:[0-9]+-[0-9]*)")
-_ACRPN = "Access-Control-Request-Private-Network"
-_ACAPN = "Access-Control-Allow-Private-Network"
 _SHOWN_RESPONSE_HEADERS = ("Vary", "Allow", "Location")
-_REFUSAL_TEXT = "CORS preflight request failed: "
 
 
 class UsageError(Exception):
@@ -773,8 +772,8 @@ def preflight_check(
                 f"request header {name!r} is not in Access-Control-Allow-Headers "
                 f"({', '.join(names) or 'absent'})",
             )
-    if private_network and ", ".join(headers.getall(_ACAPN, ())) != "true":
-        return BrowserFailure("private_network_not_allowed", f"the response lacks '{_ACAPN}: true'")
+    if private_network and ", ".join(headers.getall(ACAPN, ())) != "true":
+        return BrowserFailure("private_network_not_allowed", f"the response lacks '{ACAPN}: true'")
     return None
 
 
@@ -809,7 +808,6 @@ _FALLBACK_SUFFIXES = frozenset(
         "workers.dev",
     }
 )
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -872,7 +870,7 @@ def suggest_glob(origin: str) -> str | None:
     host, _, port = (
         rest.rpartition(":") if not rest.endswith("]") and ":" in rest else (rest, "", "")
     )
-    if host in _LOOPBACK_HOSTS:
+    if host in LOOPBACK_HOSTS:
         glob = f"{scheme}://{host}:*" if port else None
     elif host.startswith("[") or host.replace(".", "").isdigit():
         glob = None  # an IP address: no subdomains
@@ -1069,7 +1067,7 @@ async def _send(
                 if name.lower().startswith("access-control-")
                 or name.title() in _SHOWN_RESPONSE_HEADERS
             ]
-            if response.status == 403 or text.startswith(_REFUSAL_TEXT):
+            if response.status == 403 or text.startswith(REFUSAL_PREFIX):
                 exchange.body = text[:300]
             exchange.headers = response.headers
     exchange.log = recorder.lines
@@ -1191,7 +1189,7 @@ async def explain(
         if unsafe:
             request_headers.append(("Access-Control-Request-Headers", ",".join(unsafe)))
         if spec.private_network:
-            request_headers.append((_ACRPN, "true"))
+            request_headers.append((ACRPN, "true"))
         preflight = Exchange("preflight", "OPTIONS", path, request_headers)
         await _send(client, app, preflight)
         preflight.failure = preflight_check(

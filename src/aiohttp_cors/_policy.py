@@ -70,7 +70,7 @@ AskPredicate = Callable[[Any, str], Awaitable[bool]]
 Layer = Mapping[Any, ResourceOptions]
 
 # Plain-http origins a network attacker cannot impersonate (credentials warning).
-_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 #: How much of an over-long Access-Control-Request-Headers a refusal text quotes.
 _SHOWN_NAMES_LENGTH = 100
@@ -497,7 +497,7 @@ def _security_problems(key: Any, options: ResourceOptions) -> Problems:
         source = key
     else:
         return []
-    if scheme == "http" and host not in _LOOPBACK_HOSTS:
+    if scheme == "http" and host not in LOOPBACK_HOSTS:
         return [
             _dangerous(
                 f"origin {source!r} uses http:// with allow_credentials=True; a network "

@@ -62,7 +62,7 @@ from ._predicates import PredicateFailed, PredicateRunner
 
 logger = logging.getLogger("aiohttp_cors")
 
-_REFUSAL_PREFIX = "CORS preflight request failed: "
+REFUSAL_PREFIX = "CORS preflight request failed: "
 #: Policies remembered per (route, method); aiohttp's routes and methods are few.
 _MAX_REMEMBERED = 4096
 #: Preflight answers remembered: at most this many, pinning at most this many bytes.
@@ -751,7 +751,7 @@ class CorsRouting:
 
     def _refused(self, request: web.Request, refusal: Refusal, *, vary: bool) -> PreflightForbidden:
         self.count_refusal(refusal.code, request, refusal)
-        return PreflightForbidden(_REFUSAL_PREFIX + refusal.message, vary=vary)
+        return PreflightForbidden(REFUSAL_PREFIX + refusal.message, vary=vary)
 
     def count_refusal(
         self, code: RefusalReason, request: web.BaseRequest, refusal: Refusal | None = None
