@@ -294,17 +294,17 @@ def _to_ascii_host(origin: str, host: str) -> str:
 T = TypeVar("T")
 
 # Globs are for http and https only: other schemes either have opaque ("null")
-# origins or are not something a CORS policy deals with. Their default ports are
-# never part of a serialized origin, so ':443' on an https glob is no port at all.
+# origins or are not something a CORS policy deals with.
 _GLOB_SCHEMES = ("http", "https")
 
 # One LDH label: 1-63 of [a-z0-9-], not starting or ending with '-'.
 # Lower case only: request origins arrive canonical (lower case), so an
 # upper-case host is not canonical and must not match anything.
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_LABEL_RE = re.compile(_LABEL)
+_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 _EXAMPLE = "'https://*.example.com' or 'http://localhost:*'"
+_AFTER_HOST = "remove everything after the host and port, including a trailing '/'"
+_NO_STAR_ON_IP = "an IP address cannot take '*.'"
 
 
 def is_glob(key: str) -> bool:
@@ -319,10 +319,7 @@ def is_glob(key: str) -> bool:
 
 @dataclass(frozen=True)
 class OriginGlob:
-    """One validated, normalized origin glob.
-
-    Build instances with :func:`parse_glob`; the constructor does not
-    validate.  Fields:
+    """One validated, normalized origin glob (build it with :func:`parse_glob`).
 
     * ``source`` -- the pattern exactly as configured (for messages);
     * ``scheme`` -- ``"http"`` or ``"https"``;
@@ -345,10 +342,8 @@ class OriginGlob:
 def _split_origin(origin: str) -> tuple[str, str, str | None] | None:
     """Split a canonical origin into (scheme, host, port), or None if malformed.
 
-    ``port`` is None when the origin has no explicit port.  An IPv6 host
-    keeps its brackets (``[::1]``), so its colons are not mistaken for the
-    port separator.  Hosts longer than 253 characters are rejected here,
-    before any per-label work.
+    ``port`` is None when the origin has no explicit port.  Hosts longer
+    than 253 characters are rejected here, before any per-label work.
     """
     scheme, sep, rest = origin.partition("://")
     authority = _split_authority(rest) if sep and scheme else None
@@ -369,11 +364,6 @@ class GlobTooBroad(HintedValueError):
     """A glob that would let every site of a top-level domain in: always an error."""
 
 
-def _refuse(key: str, problem: str, hint: str) -> NoReturn:
-    """Raise the ValueError used for every refused pattern."""
-    raise HintedValueError(f"invalid origin glob {key!r}: {problem}", hint)
-
-
 def parse_glob(key: str) -> OriginGlob:
     """Validate and normalize one origin glob (the forms in the module docstring).
 
@@ -382,15 +372,34 @@ def parse_glob(key: str) -> OriginGlob:
     addresses are put in their canonical compressed form, and a default
     port (``:80`` for http, ``:443`` for https) is dropped.
 
-    Raises ValueError, naming the pattern and giving a hint, for anything
-    else: ``*`` in any other place, a path/query/fragment/userinfo or a
-    trailing ``/``, a missing or unsupported scheme, a bad port, empty or
-    invalid labels, a trailing dot, ``*.`` in front of an IP address or in
-    front of a single label (``https://*.com``).  A key without ``*`` is
-    not a glob and is refused as well (configure it as an exact origin).
+    Anything else raises ValueError naming the pattern, with a hint: ``*``
+    in any other place, anything after the authority, a scheme other than
+    http(s), a bad port, a bad or empty label, a trailing dot, ``*.`` in
+    front of an IP address or of a single label (``https://*.com``), and a
+    key without ``*`` (configure it as an exact origin).
     """
     if not isinstance(key, str):
         raise TypeError(f"origin glob must be a str, not {type(key).__name__}")
+    scheme, host, port, subdomains = _glob_parts(key)
+    if host[:1] == "[":
+        if "%" in host:
+            _refuse(key, "IPv6 zone identifiers never appear in origins", "remove the '%...' part")
+        address = _canonical_ipv6(host[1:-1])
+        if address is None:
+            _refuse(key, f"{host!r} is not a valid IPv6 address", "write e.g. 'http://[::1]:*'")
+        host = f"[{address}]"
+    else:
+        host = _glob_host(key, host, subdomains)
+    return OriginGlob(source=key, scheme=scheme, host=host, subdomains=subdomains, port=port)
+
+
+def _refuse(key: str, problem: str, hint: str) -> NoReturn:
+    raise HintedValueError(f"invalid origin glob {key!r}: {problem}", hint)
+
+
+def _glob_parts(key: str) -> tuple[str, str, str | None, bool]:
+    """Scheme, fixed host text, port (``None``, ``"*"`` or digits) and whether ``*.``
+    leads the host: everything but the host's own syntax is checked here."""
     if key == "*":
         _refuse(key, "a lone '*' is the 'any origin' key, not a glob", "configure it as '*'")
     if "*" not in key:
@@ -401,7 +410,6 @@ def parse_glob(key: str) -> OriginGlob:
         )
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
         _refuse(key, "it contains whitespace or control characters", "remove them")
-
     raw_scheme, sep, rest = key.partition("://")
     if not sep or not raw_scheme:
         _refuse(key, "it has no scheme", f"write the full origin, e.g. {_EXAMPLE}")
@@ -419,25 +427,19 @@ def parse_glob(key: str) -> OriginGlob:
             "for http and https origins",
             "use 'http://' or 'https://'",
         )
-
-    # An origin is scheme://host[:port] and nothing else.  Userinfo in
-    # particular is dangerous: 'https://*.example.com@evil.net' would read
-    # as a pattern for example.com while naming evil.net.
-    after_host = "remove everything after the host and port, including a trailing '/'"
+    # Userinfo in particular is dangerous: 'https://*.example.com@evil.net' would
+    # read as a pattern for example.com while naming evil.net.
     for char, what, hint in (
         ("@", "user information ('@')", "remove the 'user@' part"),
-        ("/", "a path or a trailing '/'", after_host),
-        ("?", "a query ('?')", after_host),
-        ("#", "a fragment ('#')", after_host),
+        ("/", "a path or a trailing '/'", _AFTER_HOST),
+        ("?", "a query ('?')", _AFTER_HOST),
+        ("#", "a fragment ('#')", _AFTER_HOST),
         ("\\", "a backslash", "remove it; browsers treat it like '/'"),
     ):
         if char in rest:
             _refuse(key, f"it contains {what}, but an origin is only scheme://host[:port]", hint)
-
     if rest.startswith("*.["):
-        _refuse(
-            key, "an IP address cannot take '*.'", "list the address itself, e.g. 'http://[::1]:*'"
-        )
+        _refuse(key, _NO_STAR_ON_IP, "list the address itself, e.g. 'http://[::1]:*'")
     if not rest.startswith("[") and rest.count(":") > 1:
         _refuse(
             key,
@@ -445,11 +447,24 @@ def parse_glob(key: str) -> OriginGlob:
             "the port (an IPv6 address must be written in brackets)",
             "write e.g. 'https://*.example.com:*' or 'http://[::1]:*'",
         )
-    host_text, port = _split_pattern_authority(key, scheme, rest)
-
-    subdomains = host_text.startswith("*.")
-    fixed_text = host_text[2:] if subdomains else host_text
-    if "*" in fixed_text:
+    authority = _split_authority(rest)
+    if authority is None:
+        _refuse(key, "the IPv6 address has no closing ']'", "write e.g. 'http://[::1]:*'")
+    host, tail = authority
+    port: str | None = tail[1:] if tail else None
+    if tail[:1] not in ("", ":"):
+        _refuse(key, "unexpected text after the IPv6 address", "write e.g. 'http://[::1]:*'")
+    if port is not None and port != "*" and not is_port(port):
+        _refuse(
+            key,
+            f"port {port!r} is invalid",
+            "use a decimal port 1-65535 without leading zeros, or ':*' for any port",
+        )
+    if port == DEFAULT_PORTS[scheme]:
+        port = None  # the default port never appears in a serialized origin
+    subdomains = host.startswith("*.")
+    fixed = host[2:] if subdomains else host
+    if "*" in fixed:
         if subdomains:
             _refuse(
                 key,
@@ -462,58 +477,13 @@ def parse_glob(key: str) -> OriginGlob:
             "or as the whole port (':*')",
             f"write e.g. {_EXAMPLE}",
         )
-    if not fixed_text:
+    if not fixed:
         _refuse(key, "the host is empty", f"write e.g. {_EXAMPLE}")
-
-    if fixed_text.startswith("["):
-        if subdomains:
-            _refuse(
-                key,
-                "an IP address cannot take '*.'",
-                "list the address itself, e.g. 'http://[::1]:*'",
-            )
-        host = _parse_ipv6(key, fixed_text)
-    else:
-        host = _parse_name_or_ipv4(key, fixed_text, subdomains)
-    return OriginGlob(source=key, scheme=scheme, host=host, subdomains=subdomains, port=port)
+    return scheme, fixed, port, subdomains
 
 
-def _split_pattern_authority(key: str, scheme: str, rest: str) -> tuple[str, str | None]:
-    """Split ``host[:port]`` of a pattern; validate and normalize the port."""
-    authority = _split_authority(rest)
-    if authority is None:
-        _refuse(key, "the IPv6 address has no closing ']'", "write e.g. 'http://[::1]:*'")
-    host_text, tail = authority
-    if not tail:
-        return host_text, None
-    port_text = tail[1:]
-    if tail[0] != ":":
-        _refuse(key, "unexpected text after the IPv6 address", "write e.g. 'http://[::1]:*'")
-    if port_text == "*":
-        return host_text, "*"
-    if not is_port(port_text):
-        _refuse(
-            key,
-            f"port {port_text!r} is invalid",
-            "use a decimal port 1-65535 without leading zeros, or ':*' for any port",
-        )
-    # The default port never appears in a serialized origin.
-    return host_text, (None if port_text == DEFAULT_PORTS[scheme] else port_text)
-
-
-def _parse_ipv6(key: str, text: str) -> str:
-    """Validate a bracketed IPv6 host and return its canonical form."""
-    inner = text[1:-1]
-    if "%" in inner:
-        _refuse(key, "IPv6 zone identifiers never appear in origins", "remove the '%...' part")
-    address = _canonical_ipv6(inner)
-    if address is None:
-        _refuse(key, f"{text!r} is not a valid IPv6 address", "write e.g. 'http://[::1]:*'")
-    return f"[{address}]"
-
-
-def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
-    """Validate the fixed host of a pattern: a DNS name or a dotted-quad IPv4."""
+def _glob_host(key: str, text: str, subdomains: bool) -> str:
+    """The canonical fixed host of a glob: a lower-case punycode DNS name or a dotted quad."""
     if text.endswith("."):
         _refuse(
             key,
@@ -527,28 +497,30 @@ def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
             "the host has an empty label (a leading dot or two dots in a row)",
             f"write e.g. {_EXAMPLE}",
         )
-    ascii_labels = [_to_ascii_label(key, label) for label in labels]
-    if _ends_in_number(ascii_labels[-1]):
+    host = ".".join(_ascii_label(key, label) for label in labels)
+    if _ends_in_number(host):
         if subdomains:
+            _refuse(key, _NO_STAR_ON_IP, "list the address itself, e.g. 'http://127.0.0.1:*'")
+        if not _is_dotted_quad(host):
             _refuse(
                 key,
-                "an IP address cannot take '*.'",
-                "list the address itself, e.g. 'http://127.0.0.1:*'",
+                f"{host!r} ends in a number, so browsers read it as an IPv4 "
+                "address, but it is not a plain dotted-quad address",
+                "write the address as four decimal numbers 0-255 without leading zeros, "
+                "e.g. 'http://127.0.0.1:*'",
             )
-        return _parse_ipv4(key, ascii_labels)
-    host = ".".join(ascii_labels)
-    if subdomains and len(ascii_labels) < 2:
-        # Known limit: this only refuses single-label suffixes.  Public
-        # suffixes with several labels ('*.co.uk', '*.github.io') are not
-        # detected; shipping a public-suffix list is out of scope.
+        return host
+    if subdomains and len(labels) < 2:
+        # Known limit: only single-label suffixes are refused. Public suffixes of
+        # several labels ('*.co.uk', '*.github.io') need a public-suffix list.
+        scheme = key.partition("://")[0].lower()
         raise GlobTooBroad(
             f"invalid origin glob {key!r}: '*.{host}' would match every site under the "
             f"top-level domain {host!r}",
-            f"list the site's own domain instead, e.g. '{_scheme_of(key)}://*.example.{host}'",
+            f"list the site's own domain instead, e.g. '{scheme}://*.example.{host}'",
         )
     # '*.' needs room for at least one more label and its dot.
-    limit = MAX_HOST_LENGTH - 2 if subdomains else MAX_HOST_LENGTH
-    if len(host) > limit:
+    if len(host) > (MAX_HOST_LENGTH - 2 if subdomains else MAX_HOST_LENGTH):
         _refuse(
             key,
             f"the host is {len(host)} characters long, but a host name has at most 253",
@@ -557,23 +529,17 @@ def _parse_name_or_ipv4(key: str, text: str, subdomains: bool) -> str:
     return host
 
 
-def _scheme_of(key: str) -> str:
-    """Return the lower-cased scheme of a pattern (for hints only)."""
-    return key.partition("://")[0].lower()
-
-
-def _to_ascii_label(key: str, label: str) -> str:
+def _ascii_label(key: str, label: str) -> str:
     """Lower-case an ASCII label or convert a Unicode one to punycode; validate it."""
     if label.isascii():
         ascii_label = label.lower()
+    elif _IDNA_DEVIATIONS.intersection(label):
+        _refuse(
+            key,
+            f"label {label!r} contains a character that browsers and IDNA 2003 convert differently",
+            "write the label in its punycode ('xn--') form as the browser sends it",
+        )
     else:
-        if _IDNA_DEVIATIONS.intersection(label):
-            _refuse(
-                key,
-                f"label {label!r} contains a character that browsers and IDNA 2003 "
-                "convert differently",
-                "write the label in its punycode ('xn--') form as the browser sends it",
-            )
         try:
             ascii_label = label.encode("idna").decode("ascii").lower()
         except UnicodeError as exc:
@@ -590,19 +556,6 @@ def _to_ascii_label(key: str, label: str) -> str:
             "(no '_', spaces or other characters)",
         )
     return ascii_label
-
-
-def _parse_ipv4(key: str, parts: list[str]) -> str:
-    """Validate a dotted-quad IPv4 host (already split into ASCII parts)."""
-    if not _is_dotted_quad(".".join(parts)):
-        _refuse(
-            key,
-            f"{'.'.join(parts)!r} ends in a number, so browsers read it as an IPv4 "
-            "address, but it is not a plain dotted-quad address",
-            "write the address as four decimal numbers 0-255 without leading zeros, "
-            "e.g. 'http://127.0.0.1:*'",
-        )
-    return ".".join(parts)
 
 
 class GlobIndex(Generic[T]):
