@@ -408,68 +408,52 @@ def _dangerous(problem: str, hint: str) -> Problem:
     return Problem(CorsSecurityWarning, with_hint(problem, hint))
 
 
+_COOKIE_PROBLEM = (
+    "allow_headers lists 'Cookie', which pages can never set (browsers send cookies "
+    "themselves on credentialed requests)",
+    "remove it; to let pages read responses to requests made with cookies, use "
+    "allow_credentials=True (and credentials: 'include' in fetch())",
+)
+_NOT_A_TOKEN = "which is not a valid {} name (RFC 9110 token) and can never match"
+
+
+def _useless_name(field: str, name: str) -> str | None:
+    """Why a name listed in ``field`` can never have an effect (Fetch, RFC 9110), if so."""
+    if field == "allow_headers" and (
+        name in FORBIDDEN_REQUEST_HEADERS or name.startswith(FORBIDDEN_REQUEST_PREFIXES)
+    ):
+        return (
+            "a header browsers set themselves (Fetch forbidden request-header), so it has no effect"
+        )
+    if field == "expose_headers" and name.lower() in FORBIDDEN_RESPONSE_HEADERS:
+        return "which scripts can never read (Fetch forbidden response-header name)"
+    if field == "allow_methods" and name in FORBIDDEN_METHODS:
+        return "a method browsers never send from pages (Fetch forbidden method)"
+    if name != "*" and not is_token(name):
+        return _NOT_A_TOKEN.format("method" if field == "allow_methods" else "header")
+    return None
+
+
 def _option_problems(key: Any, options: ResourceOptions) -> Problems:
     """Settings of one options value that cannot work as written."""
     problems: Problems = []
     where = f"options for {key!r}"
-
-    def remove(field: str, name: str, why: str) -> None:
-        problems.append(_unusable(f"{where}: {field} lists {name!r}, {why}", "remove it"))
-
-    for name in _listed(options.allow_headers):
-        if name == "COOKIE":
-            problems.append(
-                _unusable(
-                    f"{where}: allow_headers lists 'Cookie', which pages can never set "
-                    "(browsers send cookies themselves on credentialed requests)",
-                    "remove it; to let pages read responses to requests made with "
-                    "cookies, use allow_credentials=True (and credentials: 'include' "
-                    "in fetch())",
-                )
-            )
-        elif name in FORBIDDEN_REQUEST_HEADERS or name.startswith(FORBIDDEN_REQUEST_PREFIXES):
-            remove(
-                "allow_headers",
-                name,
-                "a header browsers set themselves (Fetch forbidden request-header), "
-                "so it has no effect",
-            )
     for field in ("allow_headers", "expose_headers", "allow_methods"):
-        if "*" in _listed(getattr(options, field)):
+        names = _listed(getattr(options, field))
+        if "*" in names:
             problems.append(
                 _unusable(
                     f"{where}: '*' inside {field} is a literal name, not a wildcard",
                     f"write {field}='*' to allow all",
                 )
             )
-    for name in _listed(options.expose_headers):
-        if name.lower() in FORBIDDEN_RESPONSE_HEADERS:
-            remove(
-                "expose_headers",
-                name,
-                "which scripts can never read (Fetch forbidden response-header name)",
-            )
-    for method in _listed(options.allow_methods):
-        if method in FORBIDDEN_METHODS:
-            remove(
-                "allow_methods",
-                method,
-                "a method browsers never send from pages (Fetch forbidden method)",
-            )
-        elif method != "*" and not is_token(method):
-            remove(
-                "allow_methods",
-                method,
-                "which is not a valid method name (RFC 9110 token) and can never match",
-            )
-    for field in ("allow_headers", "expose_headers"):
-        for name in _listed(getattr(options, field)):
-            if name != "*" and not is_token(name):
-                remove(
-                    field,
-                    name,
-                    "which is not a valid header name (RFC 9110 token) and can never match",
-                )
+        for name in names:
+            if field == "allow_headers" and name == "COOKIE":
+                problems.append(_unusable(f"{where}: {_COOKIE_PROBLEM[0]}", _COOKIE_PROBLEM[1]))
+                continue
+            why = _useless_name(field, name)
+            if why is not None:
+                problems.append(_unusable(f"{where}: {field} lists {name!r}, {why}", "remove it"))
     return problems
 
 
