@@ -168,6 +168,22 @@ def view_class(handler: Any) -> type[web.View] | None:
     return None
 
 
+def _lenient(config: Any, what: str) -> tuple[Layer, ...]:
+    """The layers of a configuration met while answering a request: bad entries are left
+    out, since raising here would turn a configuration mistake into a 500."""
+    return tuple(normalize_config(config, what, lenient=True)[0])
+
+
+def _requested_config(view: Any, request: web.Request, method: str) -> tuple[Layer, ...] | None:
+    """What the view's ``get_request_config`` gives for ``method``; ``None`` when it raises
+    ``KeyError`` (0.8.1's way of saying the view has no such method)."""
+    try:
+        config = view.get_request_config(request, method)
+    except KeyError:
+        return None
+    return _lenient(config, f"{view.__name__}.get_request_config()")
+
+
 def _preflight_key(headers: Any, route: AbstractRoute) -> PreflightKey:
     """What a remembered preflight answer is found by: the route and every line of the
     request's CORS headers, ``None`` between the headers (no header value is ``None``).
@@ -229,7 +245,6 @@ class CorsRouting:
         self._policies: dict[tuple[int, ...], tuple[OriginPolicy, tuple[Layer, ...]]] = {}
         #: Decisions for actual requests by (route, method); never replaced, only cleared.
         self.remembered_decisions: dict[tuple[AbstractRoute, str], ActualDecision] = {}
-        self._actual = self.remembered_decisions
         self._views: dict[type, _ViewConfig] = {}
         self.predicates = PredicateRunner()
         #: Successful preflight answers, by route and request CORS headers.
@@ -247,7 +262,7 @@ class CorsRouting:
         self.report(problems)
         self.defaults = parse_options(defaults)
         self.view_defaults_layers = tuple(layers)
-        self._actual.clear()
+        self.remembered_decisions.clear()
         self.answers.clear()
 
     def report(self, problems: Problems) -> None:
@@ -309,7 +324,7 @@ class CorsRouting:
         if isinstance(entity, web.ResourceRoute):
             entry.method_config[entity.method] = parsed
             entry.method_layers[entity.method] = tuple(layers)
-        self._actual.clear()
+        self.remembered_decisions.clear()
         self.answers.clear()
         if self.started:
             self.add_preflight_route(resource)
@@ -372,7 +387,7 @@ class CorsRouting:
             return
         self.preflight_routes.add(route)
         self.resources_with_preflight_routes.add(resource)
-        self._actual.clear()
+        self.remembered_decisions.clear()
 
     def on_startup(self, routes: Iterable[AbstractRoute]) -> None:
         """Add the OPTIONS routes of every CORS-enabled resource.
@@ -442,14 +457,8 @@ class CorsRouting:
         an overridden ``get_request_config`` is asked on every request, as 0.8.1 did.
         """
         if self._overrides(view, "get_request_config"):
-            try:
-                config = view.get_request_config(request, method)  # type: ignore[attr-defined]
-            except KeyError:
-                return None
-            layers, _ = normalize_config(
-                config, f"{view.__name__}.get_request_config()", lenient=True
-            )
-            return tuple(layers), False
+            layers = _requested_config(view, request, method)
+            return None if layers is None else (layers, False)
         config = self._view_config(view)
         own = config.method_layers.get(method)
         if own is None:
@@ -458,8 +467,9 @@ class CorsRouting:
             # A method outside aiohttp's standard set (PURGE): 0.8.1 answered its
             # preflight too. Checked on first use; the view's own methods bound it.
             custom = getattr(getattr(view, method.lower()), f"{method.lower()}_cors_config", None)
-            layers, _ = normalize_config(custom, f"{view.__name__}.{method.lower()}", lenient=True)
-            own = config.method_layers[method] = tuple(layers)
+            own = config.method_layers[method] = _lenient(
+                custom, f"{view.__name__}.{method.lower()}"
+            )
         return (*own, *config.class_layers, *self.view_defaults_layers), True
 
     def _entry(self, resource: AbstractResource | None) -> ResourceEntry | None:
@@ -477,7 +487,8 @@ class CorsRouting:
         """The policy for an actual request's response, or a marker (see ``NOT_ENABLED``)."""
         route = request.match_info.route
         method = request.method
-        decision = self._actual.get((route, method))
+        remembered = self.remembered_decisions
+        decision = remembered.get((route, method))
         if decision is not None:
             return decision
         resource = route.resource
@@ -493,8 +504,8 @@ class CorsRouting:
             decision, cacheable = VARY_ONLY, True
         else:
             decision, cacheable = self._actual_layers(entry, route, request, method)
-        if cacheable and method in hdrs.METH_ALL and len(self._actual) < _MAX_REMEMBERED:
-            self._actual[(route, method)] = decision
+        if cacheable and method in hdrs.METH_ALL and len(remembered) < _MAX_REMEMBERED:
+            remembered[(route, method)] = decision
         return decision
 
     def _mixin_view(self, route: AbstractRoute) -> type | None:
@@ -713,18 +724,13 @@ class CorsRouting:
                 config = await instance._get_config(request, origin, method)
             except KeyError:
                 return None
-            own, _ = normalize_config(config, f"{view.__name__}._get_config()", lenient=True)
-            return compile_policy(tuple(own)), False
+            return compile_policy(_lenient(config, f"{view.__name__}._get_config()")), False
         if entry is None:
             # A view never passed to add(): its own get_request_config alone, as in 0.8.1.
-            try:
-                config = view.get_request_config(request, method)  # type: ignore[attr-defined]
-            except KeyError:
+            own = _requested_config(view, request, method)
+            if own is None or method not in hdrs.METH_ALL:
                 return None
-            if method not in hdrs.METH_ALL:
-                return None
-            own, _ = normalize_config(config, f"{view.__name__}.get_request_config()", lenient=True)
-            return compile_policy(tuple(own)), False
+            return compile_policy(own), False
         found = self.view_layers(view, request, method)
         if found is None:
             return None
