@@ -220,11 +220,7 @@ def normalize_configured_origin(value: str) -> str:
         rest = rest[:-1]  # "https://a.example/" is how URLs print; the origin has no "/"
     for char, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment"), ("@", "userinfo")):
         if char in rest:
-            hint = (
-                "remove the trailing '/'"
-                if rest.endswith("/") and rest.count("/") == 1
-                else "remove it: an origin is only scheme://host[:port]"
-            )
+            hint = "remove it: an origin is only scheme://host[:port]"
             raise HintedValueError(f"origin {value!r} contains {what}", hint)
     if "*" in rest:
         raise HintedValueError(
