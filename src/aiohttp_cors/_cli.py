@@ -45,6 +45,7 @@ from ._headers import (
     FORBIDDEN_REQUEST_PREFIXES,
     SAFELISTED_METHODS,
 )
+from ._layer import mounted_applications
 from ._origins import (
     GlobIndex,
     OriginGlob,
@@ -53,10 +54,9 @@ from ._origins import (
     parse_request_origin,
 )
 from ._policy import LOOPBACK_HOSTS, Layer, RefusalReason
-from ._predicates import PredicateFailed, PredicateRunner, predicate_name
-from ._routing import REFUSAL_PREFIX, CorsRouting, view_class
+from ._predicates import PredicateFailed, PredicateRunner, predicate_name, qualified_name
+from ._routing import REFUSAL_PREFIX, CorsRouting
 from .cors_config import APP_CONFIG_KEY, CorsConfig
-from .mixin import CorsViewMixin
 from .resource_options import ResourceOptions
 
 __all__ = [
@@ -208,16 +208,8 @@ async def explain_application(app: web.Application, spec: ExplainRequest) -> Exp
 
 def _applications(app: web.Application) -> Iterator[web.Application]:
     yield app
-    for _, sub in _sub_applications(app):
+    for _, sub in mounted_applications(app):
         yield sub
-
-
-def _sub_applications(app: web.Application) -> Iterator[tuple[AbstractResource, web.Application]]:
-    for resource in app.router.resources():
-        if isinstance(resource, (web.PrefixedSubAppResource, MatchedSubAppResource)):
-            sub = resource.get_info()["app"]
-            yield resource, sub
-            yield from _sub_applications(sub)
 
 
 # -- the registry, read-only ---------------------------------------------------------------
@@ -275,17 +267,6 @@ def _config_label(app: web.Application, chain: Sequence[web.Application], prefix
     )
 
 
-def _mixin_view(route: AbstractRoute) -> type | None:
-    view = view_class(route.handler)
-    return view if view is not None and issubclass(view, CorsViewMixin) else None
-
-
-def _overrides_request_config(view: type) -> bool:
-    own = view.get_request_config  # type: ignore[attr-defined]
-    base = CorsViewMixin.get_request_config
-    return getattr(own, "__func__", own) is not getattr(base, "__func__", base)
-
-
 def _coverage(
     chain: Sequence[tuple[web.Application, str]],
     resource: AbstractResource | None,
@@ -315,7 +296,7 @@ def _coverage(
             for layer in resource_layers
         ] + defaults
         method_layers = entry.method_layers if entry is not None else {}
-        view = _mixin_view(route) if route is not None else None
+        view = routing.mixin_view(route) if route is not None else None
         sources: list[Source] | None
         if view is None:
             own = [
@@ -339,7 +320,7 @@ def _view_sources(
     routing: CorsRouting, view: type, method: str, path: str, defaults: list[Source]
 ) -> list[Source] | None:
     name = view.__name__
-    if _overrides_request_config(view):
+    if routing.overrides(view, "get_request_config"):
         # Decided per request by the view's own code, as 0.8.1 did: ask it.
         request = make_mocked_request(method, path)
         try:
@@ -444,12 +425,6 @@ class RouteRow:
     note: str | None = None
 
 
-def _handler_name(handler: Any) -> str:
-    module = getattr(handler, "__module__", None) or ""
-    name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
-    return f"{module}.{name}" if module else name
-
-
 def _walk(
     app: web.Application, chain: tuple[tuple[web.Application, str], ...]
 ) -> Iterator[tuple[tuple[tuple[web.Application, str], ...], AbstractResource]]:
@@ -476,7 +451,7 @@ def route_rows(app: web.Application) -> list[RouteRow]:
             if route in ours:
                 continue
             method = route.method
-            handler = _handler_name(route.handler)
+            handler = qualified_name(route.handler)
             coverage = _coverage(chain, resource, route, method, path)
             if coverage is None:
                 rows.append(RouteRow(method, path, handler, "no", None, []))
@@ -1145,7 +1120,7 @@ async def explain(
     route_label = (
         f"{method} {canonical} -> aiohttp_cors's preflight route"
         if ours
-        else f"{method} {canonical} -> {_handler_name(route.handler)}"
+        else f"{method} {canonical} -> {qualified_name(route.handler)}"
         if route is not None
         else f"{method} {canonical} (no route for {method}: aiohttp answers 405)"
         if resource is not None

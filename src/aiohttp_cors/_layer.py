@@ -14,12 +14,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, MutableMapping
+from collections.abc import Awaitable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
-from aiohttp.web_urldispatcher import MatchedSubAppResource
+from aiohttp.web_urldispatcher import AbstractResource, MatchedSubAppResource
 
 from ._headers import merge_vary
 from ._origins import parse_request_origin
@@ -48,15 +48,15 @@ async def _ready(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
-def _sub_applications(app: web.Application) -> list[web.Application]:
-    """Every application mounted in ``app``, at any depth."""
-    found: list[web.Application] = []
+def mounted_applications(
+    app: web.Application,
+) -> Iterator[tuple[AbstractResource, web.Application]]:
+    """Every application mounted in ``app``, at any depth, with the resource mounting it."""
     for resource in app.router.resources():
         if isinstance(resource, (web.PrefixedSubAppResource, MatchedSubAppResource)):
             sub = resource.get_info()["app"]
-            found.append(sub)
-            found.extend(_sub_applications(sub))
-    return found
+            yield resource, sub
+            yield from mounted_applications(sub)
 
 
 class CorsLayer:
@@ -124,7 +124,7 @@ class CorsLayer:
             return True  # preflights to any path, also where no route of ours exists
         if any(middleware != self.middleware for middleware in app.middlewares):
             return True  # e.g. authentication, which must not see preflights
-        if any(sub.middlewares for sub in _sub_applications(app)):
+        if any(sub.middlewares for _, sub in mounted_applications(app)):
             return True
         return any(
             route.method in (hdrs.METH_OPTIONS, hdrs.METH_ANY)

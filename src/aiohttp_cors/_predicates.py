@@ -71,16 +71,21 @@ class OriginPredicate:
         return self.function(origin)
 
     def __repr__(self) -> str:
-        return f"OriginPredicate({predicate_name(self.function)}, timeout={self.timeout!r})"
+        return f"OriginPredicate({qualified_name(self.function)}, timeout={self.timeout!r})"
+
+
+def qualified_name(function: Any) -> str:
+    """A stable name for log lines and tables: the qualified name, never an address."""
+    module = getattr(function, "__module__", None) or ""
+    name = getattr(function, "__qualname__", None) or type(function).__qualname__
+    return f"{module}.{name}" if module else str(name)
 
 
 def predicate_name(predicate: Any) -> str:
-    """A stable name for log lines: the qualified name, never an address."""
+    """The name of a predicate's function (an :class:`OriginPredicate` is looked through)."""
     if isinstance(predicate, OriginPredicate):
         predicate = predicate.function
-    module = getattr(predicate, "__module__", None) or ""
-    name = getattr(predicate, "__qualname__", None) or type(predicate).__qualname__
-    return f"{module}.{name}" if module else str(name)
+    return qualified_name(predicate)
 
 
 class PredicateFailed(Exception):
@@ -240,9 +245,7 @@ class PredicateRunner:
         while len(self._memo) > MEMO_SIZE:
             self._memo.popitem(last=False)
 
-    def _finished(
-        self, predicate: Any, key: MemoKey | None, verdict: bool, started: float
-    ) -> None:
+    def _finished(self, predicate: Any, key: MemoKey | None, verdict: bool, started: float) -> None:
         latency = max(0.0, self._clock() - started)
         self.latency_total += latency
         self.latency_max = max(self.latency_max, latency)

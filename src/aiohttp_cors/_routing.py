@@ -401,7 +401,7 @@ class CorsRouting:
         # Views added to a resource after cors.add(), and every view in app-wide mode.
         checked = [route for resource in self.entries for route in resource]
         for route in [*checked, *routes] if self.all_routes else checked:
-            view = self._mixin_view(route)
+            view = self.mixin_view(route)
             if view is not None:
                 self._view_config(view)
 
@@ -440,7 +440,7 @@ class CorsRouting:
         own = config.method_layers.get(method)
         return None if own is None else (own, config.class_layers)
 
-    def _overrides(self, view: type, name: str) -> bool:
+    def overrides(self, view: type, name: str) -> bool:
         """Whether ``view`` replaces the mixin's method ``name``."""
         own = getattr(view, name, None)
         base = getattr(self._mixin, name)
@@ -456,7 +456,7 @@ class CorsRouting:
         gives (``@custom_cors``, ``cors_config``, ``defaults``), compiled once;
         an overridden ``get_request_config`` is asked on every request, as 0.8.1 did.
         """
-        if self._overrides(view, "get_request_config"):
+        if self.overrides(view, "get_request_config"):
             layers = _requested_config(view, request, method)
             return None if layers is None else (layers, False)
         config = self._view_config(view)
@@ -498,7 +498,7 @@ class CorsRouting:
         if entry is None:
             decision, cacheable = NOT_ENABLED, True
         elif route in self.preflight_routes or (
-            method == hdrs.METH_OPTIONS and self._mixin_view(route) is not None
+            method == hdrs.METH_OPTIONS and self.mixin_view(route) is not None
         ):
             # 0.8.1 never decorated what answers OPTIONS for it.
             decision, cacheable = VARY_ONLY, True
@@ -508,14 +508,15 @@ class CorsRouting:
             remembered[(route, method)] = decision
         return decision
 
-    def _mixin_view(self, route: AbstractRoute) -> type | None:
+    def mixin_view(self, route: AbstractRoute) -> type | None:
+        """The ``CorsViewMixin`` view behind a route, if any (other views are plain handlers)."""
         view = view_class(route.handler)
         return view if view is not None and issubclass(view, self._mixin) else None
 
     def _actual_layers(
         self, entry: ResourceEntry, route: AbstractRoute, request: web.Request, method: str
     ) -> tuple[ActualDecision, bool]:
-        view = self._mixin_view(route)
+        view = self.mixin_view(route)
         if view is None:
             own = entry.method_layers.get(method, ())
             return self.compile((*own, *entry.resource_layers, *self.defaults_layers)), True
@@ -626,7 +627,7 @@ class CorsRouting:
             # was added later (older aiohttp routes OPTIONS to whichever came first).
             view = None
         else:
-            view = self._mixin_view(route)
+            view = self.mixin_view(route)
         entry = self._entry(resource)
         if entry is None:
             return None
@@ -716,7 +717,7 @@ class CorsRouting:
         origin: str | None,
         entry: ResourceEntry | None,
     ) -> tuple[OriginPolicy, bool] | None:
-        if self._overrides(view, "_get_config"):
+        if self.overrides(view, "_get_config"):
             # 0.8.1 asked the view's _get_config() for a preflight's configuration, and
             # views override it to decide per origin (aio-libs/aiohttp-cors#245).
             try:
