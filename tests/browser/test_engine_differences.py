@@ -13,6 +13,7 @@ answers the package never gives.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ._engines import ChromiumEngine, Engine
+from ._engines import ChromiumEngine, Engine, EngineError
 from ._servers import LONG_MAX_AGE, PUBLIC_PAGE_PATH, Servers
 from .conftest import Probe
 
@@ -96,8 +97,13 @@ class MovableClock:
         }
 
     def _write(self, seconds: int) -> None:
-        with open(self.path, "w") as file:
+        # Written aside and renamed over: with FAKETIME_NO_CACHE the browser reads
+        # the file on every clock call, and could otherwise read it truncated
+        # (no offset: the clock would jump back to the real time for a moment).
+        staging = self.path + ".new"
+        with open(staging, "w") as file:
             file.write(f"+{seconds}\n")
+        os.replace(staging, self.path)
 
     def advance_to(self, seconds: int) -> None:
         """Set the browser's clocks ``seconds`` ahead of the real ones."""
@@ -118,8 +124,8 @@ def _spawn_with_clock(engine: Engine, clock: MovableClock) -> Engine:
     return engine.spawn(clock.env)
 
 
-@pytest.fixture
-def clock_probe(browser_engine: Engine, servers: Servers) -> Iterator[tuple[Probe, MovableClock]]:
+@contextlib.contextmanager
+def _clocked_probe(engine: Engine, servers: Servers) -> Iterator[tuple[Probe, MovableClock]]:
     """A probe in a second instance of the engine, whose clock the test moves."""
     library = next((p for p in FAKETIME_CANDIDATES if os.path.isfile(p)), None)
     if library is None:
@@ -129,9 +135,9 @@ def clock_probe(browser_engine: Engine, servers: Servers) -> Iterator[tuple[Prob
         pytest.skip(reason)
     clock = MovableClock(library)
     try:
-        engine = _spawn_with_clock(browser_engine, clock)
+        clocked = _spawn_with_clock(engine, clock)
         try:
-            tab = engine.new_tab()
+            tab = clocked.new_tab()
             try:
                 probe = Probe(servers, tab)
                 probe.goto()
@@ -139,9 +145,56 @@ def clock_probe(browser_engine: Engine, servers: Servers) -> Iterator[tuple[Prob
             finally:
                 tab.close()
         finally:
-            engine.close()
+            clocked.close()
     finally:
         clock.remove()
+
+
+class _ClockGlitch(Exception):
+    """The moved clock lost a request in a way that says nothing about CORS."""
+
+
+#: Runs of the cap sequence, each in a fresh browser: now and then WebKit stops
+#: answering WebDriver commands right after its clock jumped, which says
+#: nothing about the cap. A wrong cap fails every run.
+CAP_ATTEMPTS = 2
+
+
+def _check_cap(probe: Probe, clock: MovableClock) -> None:
+    cap = MAX_AGE_CAP[probe.engine]
+    url, case = probe.url("/max-age-long")
+
+    def put() -> list[str]:
+        before = len(probe.servers.api_state.exchanges_for(case))
+        try:
+            result = probe.fetch(url, method="PUT", headers={"X-Token": "t-cap"}, body="x")
+        except (TimeoutError, EngineError) as exc:
+            raise _ClockGlitch(f"the engine did not answer: {exc}") from exc
+        probe.assert_allowed(result, case)
+        return _methods(probe, case)[before:]
+
+    def jump(seconds: int) -> None:
+        clock.advance_to(seconds)
+        # A simple request to the API server first, its outcome ignored: a kept-alive
+        # connection whose idle timeout the jump has passed is closed while it carries
+        # this one (WebKit then reports a network error), not the measured request.
+        try:
+            probe.fetch(probe.url("/authz")[0])
+        except (TimeoutError, EngineError) as exc:
+            raise _ClockGlitch(f"the engine did not answer: {exc}") from exc
+
+    assert put() == ["OPTIONS", "PUT"], probe.explain(case)
+    assert put() == ["PUT"], "Max-Age 86400 was not cached\n" + probe.explain(case)
+    jump(cap - 60)
+    assert put() == ["PUT"], (
+        f"{probe.engine} dropped the cached preflight before its {cap} s cap\n"
+        + probe.explain(case)
+    )
+    jump(cap + 60)
+    assert put() == ["OPTIONS", "PUT"], (
+        f"{probe.engine} still used the cached preflight after its {cap} s cap\n"
+        + probe.explain(case)
+    )
 
 
 # Firefox is not in this test: under libfaketime it deadlocks before its first
@@ -151,29 +204,16 @@ def clock_probe(browser_engine: Engine, servers: Servers) -> Iterator[tuple[Prob
 # (86400 s) is too long to wait for.  test_long_max_age_preflight_is_reused
 # still checks that Firefox honours a long Max-Age.
 @pytest.mark.engines("chromium", "webkit")
-def test_max_age_is_capped_per_engine(clock_probe: tuple[Probe, MovableClock]) -> None:
-    probe, clock = clock_probe
-    cap = MAX_AGE_CAP[probe.engine]
-    url, case = probe.url("/max-age-long")
-
-    def put() -> list[str]:
-        before = len(probe.servers.api_state.exchanges_for(case))
-        result = probe.fetch(url, method="PUT", headers={"X-Token": "t-cap"}, body="x")
-        probe.assert_allowed(result, case)
-        return _methods(probe, case)[before:]
-
-    assert put() == ["OPTIONS", "PUT"], probe.explain(case)
-    assert put() == ["PUT"], "Max-Age 86400 was not cached\n" + probe.explain(case)
-    clock.advance_to(cap - 60)
-    assert put() == ["PUT"], (
-        f"{probe.engine} dropped the cached preflight before its {cap} s cap\n"
-        + probe.explain(case)
-    )
-    clock.advance_to(cap + 60)
-    assert put() == ["OPTIONS", "PUT"], (
-        f"{probe.engine} still used the cached preflight after its {cap} s cap\n"
-        + probe.explain(case)
-    )
+def test_max_age_is_capped_per_engine(browser_engine: Engine, servers: Servers) -> None:
+    for attempt in range(1, CAP_ATTEMPTS + 1):
+        with _clocked_probe(browser_engine, servers) as (probe, clock):
+            try:
+                _check_cap(probe, clock)
+                return
+            except _ClockGlitch as glitch:
+                if attempt == CAP_ATTEMPTS:
+                    pytest.fail(f"{probe.engine}: every run glitched; the last: {glitch}")
+                print(f"{probe.engine}: run {attempt} of the cap sequence glitched: {glitch}")
 
 
 # --------------------------------------------------------------------------
