@@ -603,7 +603,9 @@ class GlobIndex(Generic[T]):
             return None
         scheme, host, port = parts
         best = len(self._values)
-
+        # The lookups are written out: a helper returning the lowest of the two cost
+        # about 4,200 instructions more per request for a four-label origin matched by
+        # a glob (bench/run.py's scaling section under callgrind, aiohttp 3.14).
         exact = self._exact
         if exact:
             position = exact.get((scheme, host, port), best)
