@@ -82,7 +82,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -94,7 +93,7 @@ from aiohttp import web_protocol
 from client import PREFLIGHT, Client, ConnectionClosed, RequestKind, Response
 from measure import ServerProcess, ServerSpec, new_workdir
 from server import ALLOWED_ORIGIN
-from venvs import ROOT, ensure_venv, source_state
+from venvs import ensure_venv, report_dir, source_state
 
 VARIANTS = ("bare", "ours", "cors081")
 DEFAULT_VARIANTS = ("ours", "cors081")
@@ -756,12 +755,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every variant against every input and report."""
     args = parse_args(argv)
     argv_list = list(sys.argv[1:] if argv is None else argv)
-    if args.out is not None:
-        out = args.out
-    elif args.quick:
-        out = Path(tempfile.mkdtemp(prefix="aiohttp-cors-bench-out-"))
-    else:
-        out = ROOT / "docs"
+    out = report_dir(args.out, quick=args.quick)
     run = run_memory(
         args.config,
         args.variants,

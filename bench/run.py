@@ -40,7 +40,6 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -66,9 +65,9 @@ from measure import (
 )
 from report import TABLES, render_markdown, render_plot
 from venvs import (
-    ROOT,
     ensure_venv,
     environment_aiohttp,
+    report_dir,
     snapshot_source,
     source_state,
     venv_stack,
@@ -267,12 +266,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         versions = tuple(dict.fromkeys(args.aiohttp))
     elif valgrind:
         versions = (environment_aiohttp(),)
-    if args.out is not None:
-        out = args.out
-    elif args.quick:
-        out = Path(tempfile.mkdtemp(prefix="aiohttp-cors-bench-out-"))
-    else:
-        out = ROOT / "docs"
+    out = report_dir(args.out, quick=args.quick)
     argv_list = list(sys.argv[1:] if argv is None else argv)
     return Settings(
         valgrind=valgrind,

@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -248,6 +249,16 @@ def source_digest(src: Path | None = None) -> str:
 def source_state() -> str:
     """``git_state()`` and ``source_digest()`` in one string, for the report."""
     return f"{git_state()} (src/ sha256 {source_digest()})"
+
+
+def report_dir(out: Path | None, *, quick: bool) -> Path:
+    """Where a benchmark writes its report: ``--out``, else a fresh temporary directory
+    for a ``--quick`` run (it must not replace the published figures), else ``docs/``."""
+    if out is not None:
+        return out
+    if quick:
+        return Path(tempfile.mkdtemp(prefix="aiohttp-cors-bench-out-"))
+    return ROOT / "docs"
 
 
 def snapshot_source(target: Path) -> str:
