@@ -362,12 +362,15 @@ class Probe:
         return [h for h in self.servers.api_state.hits_for(case) if h.method != "OPTIONS"]
 
 
+def open_probe(engine: Engine, servers: Servers) -> Probe:
+    """The probe page in a new tab of ``engine`` (the caller closes ``.tab``)."""
+    return Probe(servers, engine.open(servers.page_origin(PAGE_HOST) + "/"))
+
+
 @pytest.fixture
 def probe(browser_engine: Engine, servers: Servers) -> Iterator[Probe]:
-    tab = browser_engine.new_tab()
+    helper = open_probe(browser_engine, servers)
     try:
-        helper = Probe(servers, tab)
-        helper.goto(PAGE_HOST)
         yield helper
     finally:
-        tab.close()
+        helper.tab.close()

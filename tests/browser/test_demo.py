@@ -76,9 +76,8 @@ async ({timeoutMs}) => {
 
 @pytest.mark.browser
 def test_demo_page_matrix_all_rows_as_expected(browser_engine: Engine, demo: DemoServers) -> None:
-    tab = browser_engine.new_tab()
+    tab = browser_engine.open(demo.page_url)
     try:
-        tab.goto(demo.page_url)
         # Every row has its own 10 s fetch timeout; the whole matrix takes ~1 s.
         page = tab.call(DEMO_RESULTS_JS, {"timeoutMs": 60_000}, timeout=70)
         explain = "\n".join([f"engine: {browser_engine.name}", *tab.console[-30:]])

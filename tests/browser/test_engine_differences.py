@@ -23,7 +23,7 @@ import pytest
 
 from ._engines import ChromiumEngine, Engine, EngineError
 from ._servers import LONG_MAX_AGE, PUBLIC_PAGE_PATH, Servers
-from .conftest import Probe
+from .conftest import Probe, open_probe
 
 pytestmark = pytest.mark.browser
 
@@ -137,13 +137,11 @@ def _clocked_probe(engine: Engine, servers: Servers) -> Iterator[tuple[Probe, Mo
     try:
         clocked = _spawn_with_clock(engine, clock)
         try:
-            tab = clocked.new_tab()
+            probe = open_probe(clocked, servers)
             try:
-                probe = Probe(servers, tab)
-                probe.goto()
                 yield probe, clock
             finally:
-                tab.close()
+                probe.tab.close()
         finally:
             clocked.close()
     finally:
